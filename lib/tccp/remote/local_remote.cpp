@@ -2,7 +2,9 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <netdb.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -162,6 +164,39 @@ ExecResult LocalRemote::stream(const std::string& command, const Producer& produ
     pump(c, on_stdout, on_stderr, -1, false, &writable);
   }
   return finish(c.pid);
+}
+
+int Remote::forward(const std::string& host, int port) {
+  throw Error(ExitCode::internal, describe() + " cannot forward to " + host + ":" +
+                                      std::to_string(port));
+}
+
+int LocalRemote::forward(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  std::string service = std::to_string(port);
+  if (::getaddrinfo(host.c_str(), service.c_str(), &hints, &res) != 0) {
+    throw Error(ExitCode::unreachable, "cannot resolve '" + host + "'");
+  }
+  int last = ECONNREFUSED;
+  for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
+    int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) {
+      last = errno;
+      continue;
+    }
+    if (::connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+      ::freeaddrinfo(res);
+      return fd;
+    }
+    last = errno;
+    ::close(fd);
+  }
+  ::freeaddrinfo(res);
+  throw Error(ExitCode::unreachable, "cannot connect to " + host + ":" + service + ": " +
+                                         std::strerror(last));
 }
 
 int LocalRemote::interactive(const std::string& command) {

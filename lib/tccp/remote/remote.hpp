@@ -33,7 +33,8 @@ using StdinWriter = std::function<void(std::string_view)>;
 using Producer = std::function<void(const StdinWriter&)>;
 
 struct ExecOptions {
-  /// No output for this long ends the command with Error(unreachable).
+  /// No output for this long ends the command with Error(unreachable);
+  /// zero or less: no limit (interactive tools, long waits).
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(5)};
 };
 
@@ -55,8 +56,17 @@ public:
                             const ExecOptions& options = {}) = 0;
 
   /// Runs `command` on a pseudo-terminal wired to this process's terminal
-  /// (raw mode, window size changes follow); returns its exit status.
+  /// (raw mode, window size changes follow; Ctrl+C reaches the remote
+  /// program); returns its exit status (128+N when killed by signal N). An
+  /// empty command is the login shell. Without a terminal on stdin, no pty
+  /// is requested and stdin is passed through.
   virtual int interactive(const std::string& command) = 0;
+
+  /// Opens a byte stream to `host`:`port` as seen from the cluster's login
+  /// host (an SSH direct-tcpip channel): returns a connected socket the
+  /// caller owns and closes. shutdown(SHUT_WR) on it sends EOF. Throws
+  /// Error(unreachable) when the cluster cannot connect there.
+  virtual int forward(const std::string& host, int port);
 
   /// A short name for messages ("tccpuser@login").
   virtual std::string describe() const = 0;
@@ -71,6 +81,7 @@ public:
   ExecResult stream(const std::string& command, const Producer& producer, const Sink& on_stdout,
                     const Sink& on_stderr, const ExecOptions& options = {}) override;
   int interactive(const std::string& command) override;
+  int forward(const std::string& host, int port) override;
   std::string describe() const override { return "localhost"; }
 };
 

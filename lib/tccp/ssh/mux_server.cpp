@@ -843,8 +843,15 @@ struct MuxServer::Impl {
     }
     unsigned long avail = 0;
     unsigned long initial = 0;
-    ::libssh2_channel_window_read_ex(c.ch, &avail, &initial);
-    if (avail > 0 && (c.out.size() < out_high_water || c.aborted || c.fd < 0)) {
+    unsigned long window = ::libssh2_channel_window_read_ex(c.ch, &avail, &initial);
+    bool may_read = c.out.size() < out_high_water || c.aborted || c.fd < 0;
+    if (avail > 0 && may_read) {
+      return true;
+    }
+    // libssh2 re-opens the window only at the start of a read: when data
+    // that arrived during the last read narrowed it, the server now waits
+    // for us, so read once more.
+    if (may_read && !c.remote_eof && window < initial / 4 * 3 + read_chunk) {
       return true;
     }
     if (!c.remote_eof && ::libssh2_channel_eof(c.ch) != 0) {
@@ -1295,6 +1302,12 @@ std::string MuxServer::run() {
     s.expire_queue();
     for (auto& c : s.clients) {
       s.flush_client(*c);
+    }
+    if (!more && s.link == Impl::Link::connected && !s.gate.held()) {
+      // A client that just took its output lets its channel read again.
+      for (auto& c : s.clients) {
+        more = more || s.pending_in_memory(*c);
+      }
     }
     s.reap();
     {
