@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <poll.h>
@@ -205,10 +206,15 @@ int cmd_node_ssh(const Flags& f, const std::vector<std::string>& words) {
 int cmd_forward(const Flags& f) {
   auto remote = remote_for(f);
   int fd = remote->forward(f.forward_host, f.forward_port);
+  // Never block on one direction while the other has data waiting: the
+  // far side may be an echo that stops reading until we read.
   bool in_open = true;
+  bool shut = false;
+  std::string pending;
   char buf[65536];
   while (true) {
-    pollfd fds[2] = {{fd, POLLIN, 0}, {in_open ? STDIN_FILENO : -1, POLLIN, 0}};
+    pollfd fds[2] = {{fd, static_cast<short>(POLLIN | (pending.empty() ? 0 : POLLOUT)), 0},
+                     {in_open && pending.empty() ? STDIN_FILENO : -1, POLLIN, 0}};
     int n = ::poll(fds, 2, -1);
     if (n < 0 && errno == EINTR) {
       continue;
@@ -219,31 +225,49 @@ int cmd_forward(const Flags& f) {
     if ((fds[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
       ssize_t r = ::read(STDIN_FILENO, buf, sizeof buf);
       if (r > 0) {
-        std::string_view d(buf, static_cast<std::size_t>(r));
-        while (!d.empty()) {
-          ssize_t w = ::send(fd, d.data(), d.size(), MSG_NOSIGNAL);
-          if (w <= 0) {
-            ::close(fd);
-            throw Error(ExitCode::unreachable, "the forwarded connection closed");
-          }
-          d.remove_prefix(static_cast<std::size_t>(w));
-        }
+        pending.assign(buf, static_cast<std::size_t>(r));
       } else if (r == 0 || errno != EINTR) {
         in_open = false;
-        ::shutdown(fd, SHUT_WR);
       }
     }
-    if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
-      ssize_t r = ::recv(fd, buf, sizeof buf, 0);
+    if (!pending.empty() && (fds[0].revents & (POLLOUT | POLLERR)) != 0) {
+      ssize_t w = ::send(fd, pending.data(), pending.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (w > 0) {
+        pending.erase(0, static_cast<std::size_t>(w));
+      } else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+        ::close(fd);
+        throw Error(ExitCode::unreachable, "the forwarded connection closed");
+      }
+    }
+    if (!in_open && pending.empty() && !shut) {
+      ::shutdown(fd, SHUT_WR);
+      shut = true;
+    }
+    if ((fds[0].revents & (POLLIN | POLLHUP)) != 0) {
+      ssize_t r = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
       if (r > 0) {
         write_fd(STDOUT_FILENO, std::string_view(buf, static_cast<std::size_t>(r)));
-      } else if (r == 0 || errno != EINTR) {
+      } else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
         break;
       }
     }
   }
   ::close(fd);
   return 0;
+}
+
+// Commands whose stdout is the remote program's own output report their
+// errors on stderr only (an error envelope would mix into that output).
+int raw_output(cli::Context& ctx, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const Error& e) {
+    ctx.printer().error(e.what());
+    if (!e.hint().empty()) {
+      ctx.printer().hint(e.hint());
+    }
+    return static_cast<int>(e.code());
+  }
 }
 
 // The words after the subcommand: those CLI11 took as positionals (after
@@ -331,8 +355,9 @@ int connect_main(int argc, char** argv) {
         auto exec_app = std::make_shared<CLI::App*>(nullptr);
         CLI::App* exec = cli::add_command(
             app, "exec", "Run a command on the login node (its exit status passes through)",
-            [flags, exec_app](cli::Context& /*ctx*/) {
-              return cmd_exec(*flags, command_words(*flags, **exec_app));
+            [flags, exec_app](cli::Context& ctx) {
+              return raw_output(ctx,
+                                [&] { return cmd_exec(*flags, command_words(*flags, **exec_app)); });
             });
         *exec_app = exec;
         exec->add_flag("-n,--no-stdin", f.no_stdin, "Do not pass stdin to the command");
@@ -341,13 +366,16 @@ int connect_main(int argc, char** argv) {
         exec->fallthrough(false);
 
         cli::add_command(app, "shell", "Interactive login shell on the login node",
-                         [flags](cli::Context& /*ctx*/) { return cmd_shell(*flags); });
+                         [flags](cli::Context& ctx) {
+                           return raw_output(ctx, [&] { return cmd_shell(*flags); });
+                         });
 
         auto node_app = std::make_shared<CLI::App*>(nullptr);
         CLI::App* node = cli::add_command(
             app, "ssh", "Terminal (or one command) on a compute node, through the login host",
-            [flags, node_app](cli::Context& /*ctx*/) {
-              return cmd_node_ssh(*flags, command_words(*flags, **node_app));
+            [flags, node_app](cli::Context& ctx) {
+              return raw_output(
+                  ctx, [&] { return cmd_node_ssh(*flags, command_words(*flags, **node_app)); });
             });
         *node_app = node;
         node->add_option("node", f.words, "The compute node, then the command (optional)");
@@ -356,7 +384,9 @@ int connect_main(int argc, char** argv) {
 
         CLI::App* fwd = cli::add_command(
             app, "forward", "Connect stdin/stdout to HOST:PORT as seen from the cluster",
-            [flags](cli::Context& /*ctx*/) { return cmd_forward(*flags); });
+            [flags](cli::Context& ctx) {
+              return raw_output(ctx, [&] { return cmd_forward(*flags); });
+            });
         fwd->add_option("host", f.forward_host, "Host name or address")->required();
         fwd->add_option("port", f.forward_port, "Port")->required()->check(CLI::Range(1, 65535));
 
