@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "tccp/proto/envelope.hpp"
+
 namespace tccp::config {
 
 /// How to reach and use one cluster. Every field has a default so that a
@@ -31,5 +33,21 @@ struct ClusterProfile {
   long long connect_idle_timeout_s = 3600; ///< tccp-connect exits after this idle
   std::vector<std::string> gpu_types;      ///< GPU types added to the guide's table
 };
+
+/// The profile of $TCCP_HOME/config.yaml (~/.tccp/config.yaml): its
+/// `cluster:` map over the defaults above, `images` merged over the guide's
+/// defaults (python:3.11-slim, pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime).
+/// A missing file gives the defaults. Throws Error(config) with
+/// `FILE:LINE:COL: cluster.FIELD: ...` on bad input.
+ClusterProfile load_cluster_profile();
+
+/// The profile as JSON with the same field names (timeouts as
+/// alloc_idle_timeout_s, connect_idle_timeout_s; null for unset optionals
+/// and for an empty host or default_partition).
+proto::Json cluster_to_json(const ClusterProfile& profile);
+
+/// Reads cluster_to_json() back; missing fields keep their defaults.
+/// Throws Error(protocol) on a mistyped field.
+ClusterProfile cluster_from_json(const proto::Json& json);
 
 } // namespace tccp::config
