@@ -7,7 +7,7 @@
 
 using namespace tccp;
 using namespace tccp::config;
-using namespace tccp::config::testing;
+using namespace tccp::config::fixtures;
 
 namespace {
 void expect_error(const std::string& yaml, const std::string& message,

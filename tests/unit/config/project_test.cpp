@@ -4,7 +4,7 @@
 
 using namespace tccp;
 using namespace tccp::config;
-using namespace tccp::config::testing;
+using namespace tccp::config::fixtures;
 
 namespace {
 constexpr long long gb = 1024;

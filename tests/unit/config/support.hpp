@@ -8,7 +8,7 @@
 
 #include "tccp/config/project.hpp"
 
-namespace tccp::config::testing {
+namespace tccp::config::fixtures {
 
 inline const char* project_dir = "/home/user/demo";
 inline const char* global_file = "/home/user/.tccp/config.yaml";
@@ -37,4 +37,4 @@ inline Error error_of(const std::string& yaml, const std::optional<std::string>&
   return Error(ExitCode::ok, "");
 }
 
-} // namespace tccp::config::testing
+} // namespace tccp::config::fixtures
