@@ -27,7 +27,7 @@ Stage tool_stage(const std::string& tool, std::vector<std::string> args) {
 Verb simple(const std::string& name, const std::string& summary, const std::string& tool,
             std::vector<std::string> args) {
   args.emplace_back("$@");
-  return Verb{name, summary, {tool_stage(tool, std::move(args))}};
+  return Verb{name, summary, {Stage{tool, std::move(args)}}};
 }
 
 void print_help() {
