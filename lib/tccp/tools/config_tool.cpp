@@ -148,6 +148,36 @@ int jobs(cli::Context& ctx, const Options& options) {
   return 0;
 }
 
+// The REPL's `config`: every job of the project, resolved.
+int show(cli::Context& ctx, const Options& options) {
+  auto global = config::load_global();
+  auto project = config::load_project(start_dir(options), global);
+  proto::Envelope env;
+  env.type = "project";
+  env.data["project"] = project.display_name();
+  env.data["project_dir"] = project.dir.string();
+  env.data["file"] = (project.dir / "tccp.yaml").string();
+  env.data["jobs"] = proto::Json::array();
+  std::vector<config::JobSpec> specs;
+  for (const auto& name : project.job_names()) {
+    specs.push_back(config::resolve_job(project, global, name));
+    auto with = options.show_origin ? config::WithOrigins::yes : config::WithOrigins::no;
+    env.data["jobs"].push_back(config::job_to_json(specs.back(), with));
+    auto found = config::check_files(specs.back());
+    env.warnings.insert(env.warnings.end(), found.begin(), found.end());
+  }
+  warn_all(ctx, env.warnings);
+  ctx.emit(env, [&] {
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+      if (i > 0) {
+        std::cout << '\n';
+      }
+      print_job(specs[i], options.show_origin);
+    }
+  });
+  return 0;
+}
+
 int validate(cli::Context& ctx, const Options& options) {
   auto global = config::load_global();
   auto project = config::load_project(start_dir(options), global);
@@ -230,11 +260,15 @@ int config_main(int argc, char** argv) {
                        "Run in DIR (the project is the nearest DIR or parent with tccp.yaml)")
             ->type_name("DIR");
         app.fallthrough();
+        app.add_flag("--show-origin", options.show_origin,
+                     "Show where each value comes from: default, global, project or job");
+        // Without a command: the whole project, as the REPL's `config` prints it.
+        cli::set_action(app, [&](cli::Context& ctx) { return show(ctx, options); });
         auto* res = cli::add_command(app, "resolve", "Print the resolved job (a job document)",
                                      [&](cli::Context& ctx) { return resolve(ctx, options); });
         res->add_option("job", options.job, "The job (default: the only one, or main)");
-        res->add_flag("--show-origin", options.show_origin,
-                      "Show where each value comes from: default, global, project or job");
+        cli::add_command(app, "show", "Print every job of the project, resolved",
+                         [&](cli::Context& ctx) { return show(ctx, options); });
         cli::add_command(app, "jobs", "List the project's jobs",
                          [&](cli::Context& ctx) { return jobs(ctx, options); });
         cli::add_command(app, "validate", "Check tccp.yaml and ~/.tccp/config.yaml (exit 0 or 3)",
