@@ -260,6 +260,17 @@ int config_main(int argc, char** argv) {
                        "Run in DIR (the project is the nearest DIR or parent with tccp.yaml)")
             ->type_name("DIR");
         app.fallthrough();
+        app.footer(
+            "tccp-config reads tccp.yaml (in DIR or the nearest parent directory holding one)\n"
+            "and $TCCP_HOME/config.yaml (default ~/.tccp/config.yaml). Each value comes from,\n"
+            "later winning: tccp's defaults, the global config, the top of tccp.yaml, the\n"
+            "job's block under jobs:. Asking for a GPU raises memory to 32G (64G on a100-80gb\n"
+            "and h100), cpus to 4 and the partition to the cluster's GPU partition, unless\n"
+            "those are written somewhere.\n"
+            "\n"
+            "Bad input is reported as FILE:LINE:COL: FIELD: PROBLEM, expected WHAT, with a\n"
+            "hint for near misses, and exits 3. Off a terminal, or with --json, stdout is\n"
+            "one JSON document (see docs/protocol.md).");
         app.add_flag("--show-origin", options.show_origin,
                      "Show where each value comes from: default, global, project or job");
         // Without a command: the whole project, as the REPL's `config` prints it.
