@@ -305,3 +305,22 @@ YAML
     assert_success
     [ "$(jq -c '[.type, [.data.jobs[].job]]' <<<"$output")" = '["project",["a","b"]]' ]
 }
+
+@test "config: jobs, validate and init write the documents of docs/protocol.md" {
+    cp -r "$TCCP_SOURCE_DIR/tests/golden/guide/full" "$BATS_TEST_TMPDIR/full"
+    touch "$BATS_TEST_TMPDIR/full/train.py" "$BATS_TEST_TMPDIR/full/eval.py"
+    mkdir "$BATS_TEST_TMPDIR/full/data" "$BATS_TEST_TMPDIR/new"
+    golden="$TCCP_SOURCE_DIR/tests/golden/protocol"
+
+    run --separate-stderr tccp-config -C "$BATS_TEST_TMPDIR/full" jobs
+    assert_success
+    assert_equal "$(jq --indent 2 '.data.project_dir = "/home/user/full"' <<<"$output")" "$(cat "$golden/jobs.json")"
+
+    run --separate-stderr tccp-config -C "$BATS_TEST_TMPDIR/full" validate
+    assert_success
+    assert_equal "$(jq --indent 2 '.data.file = "/home/user/full/tccp.yaml"' <<<"$output")" "$(cat "$golden/validation.json")"
+
+    run --separate-stderr tccp-config -C "$BATS_TEST_TMPDIR/new" init
+    assert_success
+    assert_equal "$(jq --indent 2 '.data.project_dir = "/home/user/new"' <<<"$output")" "$(cat "$golden/scaffold.json")"
+}
