@@ -21,7 +21,7 @@ enum class Origin {
 };
 
 /// "default", "global", "project", "job".
-const char* origin_name(Origin origin);
+const char *origin_name(Origin origin);
 
 /// SLURM resources of a job.
 struct Resources {
@@ -37,27 +37,27 @@ struct Resources {
 /// One job of one project with every default, precedence rule and auto-bump
 /// applied. Paths are relative to project_dir.
 struct JobSpec {
-  std::string project;                   ///< `name:`, default the directory name
-  std::string project_dir;               ///< absolute local path of the project root
-  std::string job;                       ///< job name ("main" when no `jobs:` block)
-  std::string type = "python";           ///< python | python-pytorch
-  std::optional<std::string> script;     ///< `python <script> <args>`
-  std::optional<std::string> package;    ///< `python -m <package> <args>`
-  std::vector<std::string> args;         ///< shell-split from the YAML string
-  std::string env_file = ".env";         ///< always synced, 0600 on the cluster
-  std::string output = "output";         ///< downloaded when the job finishes
-  std::string cache = "cache";           ///< node-local, persists across jobs
-  std::vector<std::string> rodata;       ///< read-only data dirs
+  std::string project;                ///< `name:`, default the directory name
+  std::string project_dir;            ///< absolute local path of the project root
+  std::string job;                    ///< job name ("main" when no `jobs:` block)
+  std::string type = "python";        ///< python | python-pytorch
+  std::optional<std::string> script;  ///< `python <script> <args>`
+  std::optional<std::string> package; ///< `python -m <package> <args>`
+  std::vector<std::string> args;      ///< shell-split from the YAML string
+  std::string env_file = ".env";      ///< always synced, 0600 on the cluster
+  std::string output = "output";      ///< downloaded when the job finishes
+  std::string cache = "cache";        ///< node-local, persists across jobs
+  std::vector<std::string> rodata;    ///< read-only data dirs
   std::vector<std::pair<std::string, std::string>> environment; ///< exported, in file order
-  std::vector<int> ports;                ///< forwarded to localhost
+  std::vector<int> ports;                                       ///< forwarded to localhost
   Resources resources;
-  ClusterProfile cluster;                ///< the resolved cluster profile
+  ClusterProfile cluster; ///< the resolved cluster profile
   /// Field path ("resources.memory_mb", "environment.HF_HOME") -> origin,
   /// in the order of the JSON fields.
   std::vector<std::pair<std::string, Origin>> origins;
 
   /// The origin recorded for `path`, or nullopt.
-  std::optional<Origin> origin_of(const std::string& path) const;
+  std::optional<Origin> origin_of(const std::string &path) const;
 };
 
 /// Whether job_to_json() adds the `origins` object.
@@ -68,14 +68,14 @@ enum class WithOrigins { no, yes };
 /// rodata, environment, ports, resources {gpu_type, gpu_count, memory_mb,
 /// cpus, time_limit_s, partition, exclude_nodes}, cluster, and with
 /// WithOrigins::yes an `origins` object (field path -> origin name).
-proto::Json job_to_json(const JobSpec& job, WithOrigins with_origins = WithOrigins::no);
+proto::Json job_to_json(const JobSpec &job, WithOrigins with_origins = WithOrigins::no);
 
 /// Reads a job back from the data of a `job` envelope (fields added by
 /// later tools are ignored). Throws Error(protocol) naming the first
 /// missing or mistyped field.
-JobSpec job_from_json(const proto::Json& data);
+JobSpec job_from_json(const proto::Json &data);
 
 /// A `job` envelope holding job_to_json(job).
-proto::Envelope job_envelope(const JobSpec& job, WithOrigins with_origins = WithOrigins::no);
+proto::Envelope job_envelope(const JobSpec &job, WithOrigins with_origins = WithOrigins::no);
 
 } // namespace tccp::config

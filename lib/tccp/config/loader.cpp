@@ -23,25 +23,39 @@ enum class Layer { global, project, job };
 
 const std::vector<std::string> resource_keys{"gpu",  "gpu_count", "memory",       "cpus",
                                              "time", "partition", "exclude_nodes"};
-const std::vector<std::string> project_only_keys{"name", "type",   "env",   "output",
+const std::vector<std::string> project_only_keys{"name",  "type",   "env", "output",
                                                  "cache", "rodata", "jobs"};
 const std::vector<std::string> job_keys{"script", "package", "args", "ports", "environment"};
-const std::vector<std::string> cluster_keys{
-    "name",          "host",         "port",           "user",
-    "identity_files", "known_hosts", "askpass",        "proxy_jump",
-    "remote_root",   "default_partition", "gpu_partition", "runtime",
-    "images",        "modules",      "system_site_packages", "pip_index",
-    "python",        "alloc_idle_timeout", "connect_idle_timeout", "gpu_types"};
+const std::vector<std::string> cluster_keys{"name",
+                                            "host",
+                                            "port",
+                                            "user",
+                                            "identity_files",
+                                            "known_hosts",
+                                            "askpass",
+                                            "proxy_jump",
+                                            "remote_root",
+                                            "default_partition",
+                                            "gpu_partition",
+                                            "runtime",
+                                            "images",
+                                            "modules",
+                                            "system_site_packages",
+                                            "pip_index",
+                                            "python",
+                                            "alloc_idle_timeout",
+                                            "connect_idle_timeout",
+                                            "gpu_types"};
 const std::vector<std::string> runtimes{"none", "podman", "apptainer", "singularity"};
 
 std::vector<std::string> allowed_keys(Layer layer) {
   std::vector<std::string> keys;
   if (layer == Layer::project) {
-    keys = {"name", "type", "script", "package", "args", "env", "output", "cache", "rodata",
-            "environment", "ports", "jobs"};
+    keys = {"name",   "type",  "script", "package",     "args",  "env",
+            "output", "cache", "rodata", "environment", "ports", "jobs"};
   } else if (layer == Layer::global) {
-    keys = {"type", "script", "package", "args", "env", "output", "cache", "rodata",
-            "environment", "ports"};
+    keys = {"type",   "script", "package", "args",        "env",
+            "output", "cache",  "rodata",  "environment", "ports"};
   } else {
     keys = job_keys;
   }
@@ -52,12 +66,12 @@ std::vector<std::string> allowed_keys(Layer layer) {
   return keys;
 }
 
-bool contains(const std::vector<std::string>& v, const std::string& s) {
+bool contains(const std::vector<std::string> &v, const std::string &s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
 // What was written, for "got ..." messages.
-std::string what_is(const YAML::Node& node) {
+std::string what_is(const YAML::Node &node) {
   if (!node.IsDefined() || node.IsNull()) {
     return "nothing";
   }
@@ -75,7 +89,7 @@ public:
   Reader(std::string file, std::vector<std::string> extra_gpu_types)
       : m_file(std::move(file)), m_extra_gpu_types(std::move(extra_gpu_types)) {}
 
-  Location at(const YAML::Node& node, const Location& fallback) const {
+  Location at(const YAML::Node &node, const Location &fallback) const {
     const YAML::Mark mark = node.Mark();
     if (mark.is_null() || mark.line < 0) {
       return fallback;
@@ -83,25 +97,24 @@ public:
     return Location{m_file, mark.line + 1, mark.column + 1};
   }
 
-  [[noreturn]] static void fail(const Location& where, const std::string& field,
-                                const std::string& problem, const std::string& expected,
-                                const std::string& hint = {}) {
+  [[noreturn]] static void fail(const Location &where, const std::string &field,
+                                const std::string &problem, const std::string &expected,
+                                const std::string &hint = {}) {
     throw Error(ExitCode::config,
-                where.to_string() + ": " + field + ": " + problem + ", expected " + expected,
-                hint);
+                where.to_string() + ": " + field + ": " + problem + ", expected " + expected, hint);
   }
 
   // A scalar, or a message "got a list, expected ...".
-  std::string scalar(const YAML::Node& node, const std::string& field, const Location& key_at,
-                     const std::string& expected) const {
+  std::string scalar(const YAML::Node &node, const std::string &field, const Location &key_at,
+                     const std::string &expected) const {
     if (!node.IsScalar()) {
       fail(at(node, key_at), field, "got " + what_is(node), expected);
     }
     return node.Scalar();
   }
 
-  long long integer(const YAML::Node& node, const std::string& field, const Location& key_at,
-                    long long min, long long max, const std::string& expected) const {
+  long long integer(const YAML::Node &node, const std::string &field, const Location &key_at,
+                    long long min, long long max, const std::string &expected) const {
     std::string text = scalar(node, field, key_at, expected);
     auto n = parse_integer(text);
     if (!n) {
@@ -113,7 +126,7 @@ public:
     return *n;
   }
 
-  bool boolean(const YAML::Node& node, const std::string& field, const Location& key_at) const {
+  bool boolean(const YAML::Node &node, const std::string &field, const Location &key_at) const {
     const std::string expected = "true or false";
     std::string text = util::to_lower(scalar(node, field, key_at, expected));
     if (text == "true" || text == "yes" || text == "on") {
@@ -126,8 +139,8 @@ public:
   }
 
   // A path relative to the project root that stays inside it.
-  std::string path(const YAML::Node& node, const std::string& field, const Location& key_at,
-                   const std::string& what) const {
+  std::string path(const YAML::Node &node, const std::string &field, const Location &key_at,
+                   const std::string &what) const {
     const std::string expected = "a path inside the project (e.g. " + what + ")";
     std::string text = scalar(node, field, key_at, expected);
     if (util::trim(text).empty()) {
@@ -147,8 +160,8 @@ public:
     return normal;
   }
 
-  std::vector<std::string> string_list(const YAML::Node& node, const std::string& field,
-                                       const Location& key_at, const std::string& expected,
+  std::vector<std::string> string_list(const YAML::Node &node, const std::string &field,
+                                       const Location &key_at, const std::string &expected,
                                        char split_on = '\0') const {
     std::vector<std::string> out;
     if (node.IsNull()) {
@@ -158,7 +171,7 @@ public:
       if (split_on == '\0') {
         out.push_back(node.Scalar());
       } else {
-        for (const auto& part : util::split(node.Scalar(), split_on)) {
+        for (const auto &part : util::split(node.Scalar(), split_on)) {
           if (!util::trim(part).empty()) {
             out.push_back(util::trim(part));
           }
@@ -170,14 +183,14 @@ public:
       fail(at(node, key_at), field, "got " + what_is(node), expected);
     }
     for (std::size_t i = 0; i < node.size(); ++i) {
-      out.push_back(scalar(node[i], field + "[" + std::to_string(i) + "]", at(node, key_at),
-                           expected));
+      out.push_back(
+          scalar(node[i], field + "[" + std::to_string(i) + "]", at(node, key_at), expected));
     }
     return out;
   }
 
-  std::vector<std::string> path_list(const YAML::Node& node, const std::string& field,
-                                     const Location& key_at) const {
+  std::vector<std::string> path_list(const YAML::Node &node, const std::string &field,
+                                     const Location &key_at) const {
     std::vector<std::string> out;
     if (node.IsNull()) {
       return out;
@@ -195,8 +208,8 @@ public:
     return out;
   }
 
-  std::vector<std::string> args(const YAML::Node& node, const std::string& field,
-                                const Location& key_at) const {
+  std::vector<std::string> args(const YAML::Node &node, const std::string &field,
+                                const Location &key_at) const {
     const std::string expected = "a string of arguments (e.g. \"--epochs 10\") or a list";
     if (node.IsNull()) {
       return {};
@@ -204,7 +217,7 @@ public:
     if (node.IsScalar()) {
       try {
         return util::shell_split(node.Scalar());
-      } catch (const std::invalid_argument&) {
+      } catch (const std::invalid_argument &) {
         fail(at(node, key_at), field, "'" + node.Scalar() + "' has an unterminated quote",
              expected);
       }
@@ -212,8 +225,8 @@ public:
     return string_list(node, field, key_at, expected);
   }
 
-  std::vector<int> ports(const YAML::Node& node, const std::string& field,
-                         const Location& key_at) const {
+  std::vector<int> ports(const YAML::Node &node, const std::string &field,
+                         const Location &key_at) const {
     const std::string expected = "a port number 1-65535";
     std::vector<int> out;
     if (node.IsNull()) {
@@ -234,7 +247,7 @@ public:
   }
 
   std::vector<std::pair<std::string, std::string>>
-  environment(const YAML::Node& node, const std::string& field, const Location& key_at) const {
+  environment(const YAML::Node &node, const std::string &field, const Location &key_at) const {
     std::vector<std::pair<std::string, std::string>> out;
     if (node.IsNull()) {
       return out;
@@ -255,7 +268,7 @@ public:
         fail(name_at, path, "'" + name + "' is not a variable name",
              "letters, digits and '_', not starting with a digit");
       }
-      for (const auto& [existing, value] : out) {
+      for (const auto &[existing, value] : out) {
         if (existing == name) {
           fail(name_at, path, "written twice", "each variable once");
         }
@@ -267,10 +280,10 @@ public:
 
   std::string gpu_types_text() const {
     std::string text;
-    for (const auto& t : known_gpu_types()) {
+    for (const auto &t : known_gpu_types()) {
       text += t + ", ";
     }
-    for (const auto& t : m_extra_gpu_types) {
+    for (const auto &t : m_extra_gpu_types) {
       text += t + ", ";
     }
     return text + "or none";
@@ -279,7 +292,7 @@ public:
   // `gpu: none`, `gpu: a100`, `gpu: a100-80gb:2`. Returns the type (nullopt
   // for none) and the count when written.
   std::pair<std::optional<std::string>, std::optional<int>>
-  gpu(const YAML::Node& node, const std::string& field, const Location& key_at) const {
+  gpu(const YAML::Node &node, const std::string &field, const Location &key_at) const {
     const std::string expected = "a GPU type (" + gpu_types_text() + "), optionally with :COUNT";
     if (node.IsNull()) {
       return {std::nullopt, 0};
@@ -318,8 +331,8 @@ public:
 
   // One layer: the top of config.yaml, the top of tccp.yaml, or one job.
   // Keys handled by the caller (name, jobs, cluster) are skipped here.
-  Settings settings(const YAML::Node& map, Layer layer, const std::string& prefix,
-                    const Location& map_at) const {
+  Settings settings(const YAML::Node &map, Layer layer, const std::string &prefix,
+                    const Location &map_at) const {
     Settings s;
     std::set<std::string> seen;
     std::optional<Location> gpu_at;
@@ -333,8 +346,8 @@ public:
       const YAML::Node value = it->second;
       Location key_at = at(key_node, map_at);
       if (!key_node.IsScalar()) {
-        fail(key_at, prefix.empty() ? "field" : prefix, "got " + what_is(key_node) + " as a field name",
-             "a field name");
+        fail(key_at, prefix.empty() ? "field" : prefix,
+             "got " + what_is(key_node) + " as a field name", "a field name");
       }
       const std::string key = key_node.Scalar();
       const std::string field = prefix + key;
@@ -362,7 +375,8 @@ public:
         bool valid = !pkg.empty() && std::isdigit(static_cast<unsigned char>(pkg[0])) == 0 &&
                      pkg.front() != '.' && pkg.back() != '.';
         for (char c : pkg) {
-          valid = valid && (std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.');
+          valid =
+              valid && (std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.');
         }
         if (!valid) {
           fail(at(value, key_at), field, "'" + pkg + "' is not a package name", expected);
@@ -425,8 +439,8 @@ public:
           }
         }
       } else if (key == "exclude_nodes") {
-        s.exclude_nodes = string_list(value, field, key_at,
-                                      "node names, comma-separated or a list", ',');
+        s.exclude_nodes =
+            string_list(value, field, key_at, "node names, comma-separated or a list", ',');
       }
     }
     // gpu_count is read last so that it can be checked against `gpu:`.
@@ -446,17 +460,16 @@ public:
              "one count, in 'gpu' or in 'gpu_count'");
       }
       if (s.gpu_type && s.gpu_type->has_value() && count == 0) {
-        fail(where, field, "0 GPUs with 'gpu: " + **s.gpu_type + "'",
-             "at least 1, or 'gpu: none'");
+        fail(where, field, "0 GPUs with 'gpu: " + **s.gpu_type + "'", "at least 1, or 'gpu: none'");
       }
       s.gpu_count = count;
     }
     if (script_at && package_at) {
-      const Location& later = script_at->line > package_at->line ||
-                                      (script_at->line == package_at->line &&
-                                       script_at->column > package_at->column)
-                                  ? *script_at
-                                  : *package_at;
+      const Location &later =
+          script_at->line > package_at->line ||
+                  (script_at->line == package_at->line && script_at->column > package_at->column)
+              ? *script_at
+              : *package_at;
       bool later_is_script = &later == &*script_at;
       fail(later, prefix + (later_is_script ? "script" : "package"),
            std::string("given together with '") + (later_is_script ? "package" : "script") + "'",
@@ -465,8 +478,8 @@ public:
     return s;
   }
 
-  void check_known(const std::string& key, const std::string& field, Layer layer,
-                   const std::vector<std::string>& allowed, const Location& key_at) const {
+  void check_known(const std::string &key, const std::string &field, Layer layer,
+                   const std::vector<std::string> &allowed, const Location &key_at) const {
     if (contains(allowed, key)) {
       return;
     }
@@ -491,8 +504,8 @@ public:
          guess ? "did you mean '" + *guess + "'?" : "");
   }
 
-  std::string string_field(const YAML::Node& value, const std::string& field,
-                           const Location& key_at, const std::string& expected) const {
+  std::string string_field(const YAML::Node &value, const std::string &field,
+                           const Location &key_at, const std::string &expected) const {
     std::string text = util::trim(scalar(value, field, key_at, expected));
     if (text.empty()) {
       fail(at(value, key_at), field, "got an empty string", expected);
@@ -500,8 +513,8 @@ public:
     return text;
   }
 
-  std::pair<ClusterProfile, std::vector<std::string>> cluster(const YAML::Node& map,
-                                                              const Location& map_at) const {
+  std::pair<ClusterProfile, std::vector<std::string>> cluster(const YAML::Node &map,
+                                                              const Location &map_at) const {
     ClusterProfile p;
     std::vector<std::string> fields;
     if (map.IsNull()) {
@@ -566,8 +579,8 @@ public:
           std::string type = scalar(img->first, field, key_at, "an environment type");
           if (!contains(env_types(), type)) {
             auto guess = util::did_you_mean(type, env_types());
-            fail(type_at, field + "." + type, "not an environment type",
-                 "python or python-pytorch", guess ? "did you mean '" + *guess + "'?" : "");
+            fail(type_at, field + "." + type, "not an environment type", "python or python-pytorch",
+                 guess ? "did you mean '" + *guess + "'?" : "");
           }
           p.images[type] = string_field(img->second, field + "." + type, type_at, "an image");
         }
@@ -595,7 +608,7 @@ public:
     return {p, fields};
   }
 
-  const std::string& file() const { return m_file; }
+  const std::string &file() const { return m_file; }
 
 private:
   std::string m_file;
@@ -603,17 +616,17 @@ private:
 };
 
 // The document, or a located message for YAML syntax errors.
-YAML::Node parse_yaml(const std::string& text, const std::string& file) {
+YAML::Node parse_yaml(const std::string &text, const std::string &file) {
   try {
     return YAML::Load(text);
-  } catch (const YAML::ParserException& e) {
+  } catch (const YAML::ParserException &e) {
     Location where{file, e.mark.line + 1, e.mark.column + 1};
     throw Error(ExitCode::config, where.to_string() + ": not valid YAML: " + e.msg,
                 "check the indentation (spaces, not tabs) and quote values with ':' or '#'");
   }
 }
 
-void require_map(const YAML::Node& root, const std::string& file) {
+void require_map(const YAML::Node &root, const std::string &file) {
   if (!root.IsMap()) {
     Reader r(file, {});
     Location where = r.at(root, Location{file, 1, 1});
@@ -623,14 +636,14 @@ void require_map(const YAML::Node& root, const std::string& file) {
   }
 }
 
-void merge_cluster_images(ClusterProfile& profile) {
-  for (const auto& [type, image] : default_images()) {
+void merge_cluster_images(ClusterProfile &profile) {
+  for (const auto &[type, image] : default_images()) {
     profile.images.try_emplace(type, image);
   }
 }
 
 // "~/..." for paths under $HOME, for messages.
-std::string display_path(const std::filesystem::path& path) {
+std::string display_path(const std::filesystem::path &path) {
   std::string home = util::home_dir().string();
   std::string p = path.string();
   if (!home.empty() && home != "/" && util::starts_with(p, home + "/")) {
@@ -639,13 +652,12 @@ std::string display_path(const std::filesystem::path& path) {
   return p;
 }
 
-std::string read_config_file(const std::filesystem::path& path, const std::string& file) {
+std::string read_config_file(const std::filesystem::path &path, const std::string &file) {
   std::ifstream in(path, std::ios::binary);
   std::error_code ec;
   if (!in || std::filesystem::is_directory(path, ec)) {
     int saved = std::filesystem::is_directory(path, ec) ? EISDIR : errno;
-    throw Error(ExitCode::config,
-                file + ": cannot read: " + util::to_lower(std::strerror(saved)),
+    throw Error(ExitCode::config, file + ": cannot read: " + util::to_lower(std::strerror(saved)),
                 "make it a readable file");
   }
   std::ostringstream ss;
@@ -663,13 +675,13 @@ std::string Location::to_string() const {
 }
 
 std::filesystem::path tccp_home() {
-  if (const char* env = std::getenv("TCCP_HOME"); env != nullptr && *env != '\0') {
+  if (const char *env = std::getenv("TCCP_HOME"); env != nullptr && *env != '\0') {
     return env;
   }
   return util::home_dir() / ".tccp";
 }
 
-GlobalConfig parse_global(const std::string& text, const std::string& file) {
+GlobalConfig parse_global(const std::string &text, const std::string &file) {
   GlobalConfig g;
   g.exists = true;
   YAML::Node root = parse_yaml(text, file);
@@ -708,9 +720,11 @@ GlobalConfig load_global() {
   return g;
 }
 
-ClusterProfile load_cluster_profile() { return load_global().cluster; }
+ClusterProfile load_cluster_profile() {
+  return load_global().cluster;
+}
 
-std::filesystem::path find_project_root(const std::filesystem::path& start) {
+std::filesystem::path find_project_root(const std::filesystem::path &start) {
   std::filesystem::path dir = std::filesystem::absolute(start).lexically_normal();
   if (dir.has_filename() == false && dir.has_parent_path() && dir != dir.root_path()) {
     dir = dir.parent_path(); // "a/b/" -> "a/b"
@@ -729,8 +743,8 @@ std::filesystem::path find_project_root(const std::filesystem::path& start) {
               "run 'tccp register' to create one here");
 }
 
-Project parse_project(const std::string& text, const std::string& file,
-                      const std::filesystem::path& dir, const GlobalConfig& global) {
+Project parse_project(const std::string &text, const std::string &file,
+                      const std::filesystem::path &dir, const GlobalConfig &global) {
   Project project;
   project.dir = dir;
   project.file = file;
@@ -778,7 +792,7 @@ Project parse_project(const std::string& text, const std::string& file,
           Reader::fail(name_at, field, "'" + name + "' is not a job name",
                        "letters, digits, '_', '-' and '.', starting with a letter or digit");
         }
-        for (const auto& existing : project.jobs) {
+        for (const auto &existing : project.jobs) {
           if (existing.name == name) {
             Reader::fail(name_at, field, "written twice", "each job once");
           }
@@ -810,7 +824,7 @@ Project parse_project(const std::string& text, const std::string& file,
   return project;
 }
 
-Project load_project(const std::filesystem::path& start, const GlobalConfig& global) {
+Project load_project(const std::filesystem::path &start, const GlobalConfig &global) {
   std::filesystem::path root = find_project_root(start);
   std::filesystem::path abs_start = std::filesystem::absolute(start).lexically_normal();
   std::string file = (root / "tccp.yaml").lexically_relative(abs_start).string();
@@ -833,7 +847,7 @@ std::vector<std::string> Project::job_names() const {
     return {"main"};
   }
   std::vector<std::string> names;
-  for (const auto& job : jobs) {
+  for (const auto &job : jobs) {
     names.push_back(job.name);
   }
   return names;

@@ -14,9 +14,9 @@ constexpr int gpu_cpus = 4;
 
 // The layers from the most specific to the least; `job` may be null.
 struct Layers {
-  const Settings* job;
-  const Settings& project;
-  const Settings& global;
+  const Settings *job;
+  const Settings &project;
+  const Settings &global;
 
   // The value of `member` in the most specific layer that writes it.
   template <typename T>
@@ -35,7 +35,7 @@ struct Layers {
 };
 
 template <typename T>
-T take(JobSpec& spec, const std::string& path, const std::optional<std::pair<T, Origin>>& picked,
+T take(JobSpec &spec, const std::string &path, const std::optional<std::pair<T, Origin>> &picked,
        T fallback) {
   if (picked) {
     spec.origins.emplace_back(path, picked->second);
@@ -46,15 +46,15 @@ T take(JobSpec& spec, const std::string& path, const std::optional<std::pair<T, 
 }
 } // namespace
 
-std::string choose_job(const Project& project, const std::optional<std::string>& requested) {
+std::string choose_job(const Project &project, const std::optional<std::string> &requested) {
   auto names = project.job_names();
   if (requested) {
     if (std::find(names.begin(), names.end(), *requested) != names.end()) {
       return *requested;
     }
     auto guess = util::did_you_mean(*requested, names);
-    std::string hint = guess ? "did you mean '" + *guess + "'?"
-                             : "the jobs are: " + util::join(names, ", ");
+    std::string hint =
+        guess ? "did you mean '" + *guess + "'?" : "the jobs are: " + util::join(names, ", ");
     if (!project.has_jobs_block) {
       hint = "without a 'jobs:' block the one job is 'main'";
     }
@@ -69,12 +69,12 @@ std::string choose_job(const Project& project, const std::optional<std::string>&
               "e.g. 'tccp run " + names.front() + "'");
 }
 
-JobSpec resolve_job(const Project& project, const GlobalConfig& global,
-                    const std::optional<std::string>& requested) {
+JobSpec resolve_job(const Project &project, const GlobalConfig &global,
+                    const std::optional<std::string> &requested) {
   JobSpec spec;
   spec.job = choose_job(project, requested);
-  const Settings* job = nullptr;
-  for (const auto& entry : project.jobs) {
+  const Settings *job = nullptr;
+  for (const auto &entry : project.jobs) {
     if (entry.name == spec.job) {
       job = &entry.settings;
     }
@@ -90,9 +90,9 @@ JobSpec resolve_job(const Project& project, const GlobalConfig& global,
 
   // script xor package: the most specific layer naming either wins.
   std::optional<Origin> program_origin;
-  for (auto [layer, origin] : {std::pair{job, Origin::job},
-                               std::pair{&project.settings, Origin::project},
-                               std::pair{&global.settings, Origin::global}}) {
+  for (auto [layer, origin] :
+       {std::pair{job, Origin::job}, std::pair{&project.settings, Origin::project},
+        std::pair{&global.settings, Origin::global}}) {
     if (layer != nullptr && (layer->script || layer->package)) {
       spec.script = layer->script;
       spec.package = layer->package;
@@ -113,15 +113,15 @@ JobSpec resolve_job(const Project& project, const GlobalConfig& global,
   spec.rodata = take(spec, "rodata", layers.pick(&Settings::rodata), std::vector<std::string>{});
 
   // environment merges per variable; a more specific layer replaces a value.
-  for (auto [layer, origin] : {std::pair{&global.settings, Origin::global},
-                               std::pair{&project.settings, Origin::project},
-                               std::pair{job, Origin::job}}) {
+  for (auto [layer, origin] :
+       {std::pair{&global.settings, Origin::global}, std::pair{&project.settings, Origin::project},
+        std::pair{job, Origin::job}}) {
     if (layer == nullptr) {
       continue;
     }
-    for (const auto& [name, value] : layer->environment) {
+    for (const auto &[name, value] : layer->environment) {
       auto it = std::find_if(spec.environment.begin(), spec.environment.end(),
-                             [&](const auto& kv) { return kv.first == name; });
+                             [&](const auto &kv) { return kv.first == name; });
       if (it == spec.environment.end()) {
         spec.environment.emplace_back(name, value);
       } else {
@@ -129,13 +129,12 @@ JobSpec resolve_job(const Project& project, const GlobalConfig& global,
       }
     }
   }
-  for (const auto& [name, value] : spec.environment) {
+  for (const auto &[name, value] : spec.environment) {
     Origin origin = Origin::global;
-    for (auto [layer, o] : {std::pair{job, Origin::job},
-                            std::pair{&project.settings, Origin::project}}) {
-      if (layer != nullptr &&
-          std::any_of(layer->environment.begin(), layer->environment.end(),
-                      [&](const auto& kv) { return kv.first == name; })) {
+    for (auto [layer, o] :
+         {std::pair{job, Origin::job}, std::pair{&project.settings, Origin::project}}) {
+      if (layer != nullptr && std::any_of(layer->environment.begin(), layer->environment.end(),
+                                          [&](const auto &kv) { return kv.first == name; })) {
         origin = o;
         break;
       }
@@ -145,7 +144,7 @@ JobSpec resolve_job(const Project& project, const GlobalConfig& global,
 
   spec.ports = take(spec, "ports", layers.pick(&Settings::ports), std::vector<int>{});
 
-  Resources& r = spec.resources;
+  Resources &r = spec.resources;
   auto gpu_type = layers.pick(&Settings::gpu_type);
   auto gpu_count = layers.pick(&Settings::gpu_count);
   r.gpu_type = gpu_type ? gpu_type->first : std::nullopt;
@@ -172,11 +171,11 @@ JobSpec resolve_job(const Project& project, const GlobalConfig& global,
     memory_default = r.gpu_type && is_80gb_gpu(*r.gpu_type) ? gpu_80gb_memory_mb : gpu_memory_mb;
     cpus_default = gpu_cpus;
   }
-  r.memory_mb = take(spec, "resources.memory_mb", layers.pick(&Settings::memory_mb),
-                     memory_default);
+  r.memory_mb =
+      take(spec, "resources.memory_mb", layers.pick(&Settings::memory_mb), memory_default);
   r.cpus = take(spec, "resources.cpus", layers.pick(&Settings::cpus), cpus_default);
-  r.time_limit_s = take(spec, "resources.time_limit_s", layers.pick(&Settings::time_limit_s),
-                        3600LL);
+  r.time_limit_s =
+      take(spec, "resources.time_limit_s", layers.pick(&Settings::time_limit_s), 3600LL);
 
   auto partition = layers.pick(&Settings::partition);
   if (partition && partition->first) {
@@ -184,8 +183,8 @@ JobSpec resolve_job(const Project& project, const GlobalConfig& global,
     spec.origins.emplace_back("resources.partition", partition->second);
   } else {
     // auto: the GPU partition when a GPU is asked, else the profile's default.
-    const auto& fields = global.cluster_fields;
-    auto written = [&](const char* f) {
+    const auto &fields = global.cluster_fields;
+    auto written = [&](const char *f) {
       return std::find(fields.begin(), fields.end(), f) != fields.end();
     };
     Origin origin = partition ? partition->second : Origin::defaults;
@@ -207,7 +206,7 @@ JobSpec resolve_job(const Project& project, const GlobalConfig& global,
   return spec;
 }
 
-std::vector<std::string> check_files(const JobSpec& job) {
+std::vector<std::string> check_files(const JobSpec &job) {
   std::vector<std::string> warnings;
   std::filesystem::path root(job.project_dir);
   std::error_code ec;
@@ -215,7 +214,7 @@ std::vector<std::string> check_files(const JobSpec& job) {
     warnings.push_back("script '" + *job.script + "' of job '" + job.job +
                        "' is not in the project");
   }
-  for (const auto& dir : job.rodata) {
+  for (const auto &dir : job.rodata) {
     if (!std::filesystem::is_directory(root / dir, ec)) {
       warnings.push_back("rodata directory '" + dir + "' is not in the project");
     }

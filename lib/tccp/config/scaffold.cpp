@@ -14,15 +14,14 @@ const std::string requirements_txt =
     "# Python packages for this project, one per line, as for pip.\n"
     "# tccp installs them on the cluster and reinstalls only when this file changes.\n";
 
-const std::string main_py =
-    "\"\"\"An example job: 'tccp run main' runs it on the cluster.\"\"\"\n"
-    "import os\n"
-    "import platform\n"
-    "\n"
-    "os.makedirs(\"output\", exist_ok=True)\n"
-    "print(f\"Hello from {platform.node()}\")\n"
-    "with open(os.path.join(\"output\", \"hello.txt\"), \"w\") as f:\n"
-    "    f.write(\"written on the cluster\\n\")\n";
+const std::string main_py = "\"\"\"An example job: 'tccp run main' runs it on the cluster.\"\"\"\n"
+                            "import os\n"
+                            "import platform\n"
+                            "\n"
+                            "os.makedirs(\"output\", exist_ok=True)\n"
+                            "print(f\"Hello from {platform.node()}\")\n"
+                            "with open(os.path.join(\"output\", \"hello.txt\"), \"w\") as f:\n"
+                            "    f.write(\"written on the cluster\\n\")\n";
 
 const std::string gitignore =
     "# Job output, downloaded by tccp.\n"
@@ -32,14 +31,13 @@ const std::string gitignore =
 
 enum class Created { yes, existed };
 
-Created create_exclusive(const std::filesystem::path& path, const std::string& contents) {
+Created create_exclusive(const std::filesystem::path &path, const std::string &contents) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) {
     if (errno == EEXIST) {
       return Created::existed;
     }
-    throw Error(ExitCode::config,
-                "cannot create '" + path.string() + "': " + std::strerror(errno));
+    throw Error(ExitCode::config, "cannot create '" + path.string() + "': " + std::strerror(errno));
   }
   std::string_view rest = contents;
   while (!rest.empty()) {
@@ -60,7 +58,7 @@ Created create_exclusive(const std::filesystem::path& path, const std::string& c
 }
 } // namespace
 
-const std::string& scaffold_tccp_yaml() {
+const std::string &scaffold_tccp_yaml() {
   static const std::string text =
       "# tccp.yaml: how tccp runs this project on the cluster.\n"
       "# Every field is optional; 'man tccp-config' lists them all.\n"
@@ -78,13 +76,13 @@ const std::string& scaffold_tccp_yaml() {
   return text;
 }
 
-ScaffoldResult scaffold_project(const std::filesystem::path& dir) {
+ScaffoldResult scaffold_project(const std::filesystem::path &dir) {
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
     throw Error(ExitCode::config, "'" + dir.string() + "' is not a directory");
   }
   ScaffoldResult result;
-  auto write = [&](const std::string& name, const std::string& contents) {
+  auto write = [&](const std::string &name, const std::string &contents) {
     if (create_exclusive(dir / name, contents) == Created::yes) {
       result.created.push_back(name);
     } else {

@@ -10,8 +10,8 @@ using namespace tccp::config;
 using namespace tccp::config::fixtures;
 
 namespace {
-void expect_error(const std::string& yaml, const std::string& message,
-                  const std::string& hint = "", const std::string& global_yaml = "") {
+void expect_error(const std::string &yaml, const std::string &message, const std::string &hint = "",
+                  const std::string &global_yaml = "") {
   Error e = error_of(yaml, {}, global_yaml);
   EXPECT_EQ(e.code(), ExitCode::config) << yaml;
   EXPECT_EQ(std::string(e.what()), message) << yaml;
@@ -101,8 +101,8 @@ TEST(ConfigErrors, UnknownGpuType) {
   const std::string types = "t4, p100, rtx_6000, v100, a100-40gb, rtx_a5000, l40, rtx_a6000, "
                             "rtx_6000ada, a100-80gb, l40s, h100, a100, or none";
   expect_error("gpu: a10O\n",
-               "tccp.yaml:1:6: gpu: 'a10O' is not a known GPU type, expected a GPU type (" +
-                   types + "), optionally with :COUNT",
+               "tccp.yaml:1:6: gpu: 'a10O' is not a known GPU type, expected a GPU type (" + types +
+                   "), optionally with :COUNT",
                "did you mean 'a100'?");
   expect_error("gpu: a100:0\n",
                "tccp.yaml:1:6: gpu: 'a100:0' has a bad count, expected TYPE:COUNT with a count "
@@ -156,23 +156,28 @@ TEST(ConfigErrors, TopLevelIsNotAMap) {
 }
 
 TEST(ConfigErrors, GlobalConfigErrorsNameItsPath) {
-  expect_error("", "/home/user/.tccp/config.yaml:2:3: cluster.prot: unknown field, expected one "
-                   "of: name, host, port, user, identity_files, known_hosts, askpass, proxy_jump, "
-                   "remote_root, default_partition, gpu_partition, runtime, images, modules, "
-                   "system_site_packages, pip_index, python, alloc_idle_timeout, "
-                   "connect_idle_timeout, gpu_types",
+  expect_error("",
+               "/home/user/.tccp/config.yaml:2:3: cluster.prot: unknown field, expected one "
+               "of: name, host, port, user, identity_files, known_hosts, askpass, proxy_jump, "
+               "remote_root, default_partition, gpu_partition, runtime, images, modules, "
+               "system_site_packages, pip_index, python, alloc_idle_timeout, "
+               "connect_idle_timeout, gpu_types",
                "did you mean 'port'?", "cluster:\n  prot: 22\n");
-  expect_error("", "/home/user/.tccp/config.yaml:1:1: jobs: not a global field, expected it in "
-                   "the project's tccp.yaml",
+  expect_error("",
+               "/home/user/.tccp/config.yaml:1:1: jobs: not a global field, expected it in "
+               "the project's tccp.yaml",
                "", "jobs:\n  a: a.py\n");
-  expect_error("", "/home/user/.tccp/config.yaml:1:1: host: not a global default, expected it "
-                   "under 'cluster:'",
+  expect_error("",
+               "/home/user/.tccp/config.yaml:1:1: host: not a global default, expected it "
+               "under 'cluster:'",
                "", "host: login\n");
-  expect_error("", "/home/user/.tccp/config.yaml:2:12: cluster.runtime: 'docker' is not a "
-                   "container runtime, expected one of: none, podman, apptainer, singularity",
+  expect_error("",
+               "/home/user/.tccp/config.yaml:2:12: cluster.runtime: 'docker' is not a "
+               "container runtime, expected one of: none, podman, apptainer, singularity",
                "", "cluster:\n  runtime: docker\n");
-  expect_error("", "/home/user/.tccp/config.yaml:1:9: memory: '12Q' is not a memory size, "
-                   "expected a size with an optional K, M, G or T suffix (e.g. 32G; a plain "
-                   "number is MB)",
+  expect_error("",
+               "/home/user/.tccp/config.yaml:1:9: memory: '12Q' is not a memory size, "
+               "expected a size with an optional K, M, G or T suffix (e.g. 32G; a plain "
+               "number is MB)",
                "", "memory: 12Q\n");
 }

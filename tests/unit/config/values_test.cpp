@@ -7,20 +7,20 @@
 using namespace tccp::config;
 
 TEST(TimeLimit, AcceptsEverySlurmFormat) {
-  EXPECT_EQ(parse_time_limit_s("30"), 30 * 60);             // MM
-  EXPECT_EQ(parse_time_limit_s("90"), 90 * 60);             // MM may exceed 59
-  EXPECT_EQ(parse_time_limit_s("5:30"), 5 * 60 + 30);       // MM:SS
-  EXPECT_EQ(parse_time_limit_s("1:00:00"), 3600);           // HH:MM:SS
+  EXPECT_EQ(parse_time_limit_s("30"), 30 * 60);       // MM
+  EXPECT_EQ(parse_time_limit_s("90"), 90 * 60);       // MM may exceed 59
+  EXPECT_EQ(parse_time_limit_s("5:30"), 5 * 60 + 30); // MM:SS
+  EXPECT_EQ(parse_time_limit_s("1:00:00"), 3600);     // HH:MM:SS
   EXPECT_EQ(parse_time_limit_s("8:00:00"), 8 * 3600);
   EXPECT_EQ(parse_time_limit_s("48:00:00"), 48 * 3600);
-  EXPECT_EQ(parse_time_limit_s("2-12"), 2 * 86400 + 12 * 3600);          // D-HH
-  EXPECT_EQ(parse_time_limit_s("1-02:30"), 86400 + 2 * 3600 + 30 * 60);   // D-HH:MM
-  EXPECT_EQ(parse_time_limit_s("1-00:00:10"), 86400 + 10);                // D-HH:MM:SS
+  EXPECT_EQ(parse_time_limit_s("2-12"), 2 * 86400 + 12 * 3600);         // D-HH
+  EXPECT_EQ(parse_time_limit_s("1-02:30"), 86400 + 2 * 3600 + 30 * 60); // D-HH:MM
+  EXPECT_EQ(parse_time_limit_s("1-00:00:10"), 86400 + 10);              // D-HH:MM:SS
 }
 
 TEST(TimeLimit, RejectsMalformedAndZero) {
-  for (const char* bad : {"", "abc", "1:60", "1:00:60", "1:60:00", "1:2:3:4", "-5", "1-24",
-                          "1-", "x-1", "0", "0:00:00", "1h", "1.5"}) {
+  for (const char *bad : {"", "abc", "1:60", "1:00:60", "1:60:00", "1:2:3:4", "-5", "1-24", "1-",
+                          "x-1", "0", "0:00:00", "1h", "1.5"}) {
     EXPECT_FALSE(parse_time_limit_s(bad).has_value()) << bad;
   }
   EXPECT_EQ(parse_time_limit_s(" 8:00:00 "), 8 * 3600);
@@ -45,7 +45,7 @@ TEST(Memory, SuffixesAndPlainMegabytes) {
 }
 
 TEST(Memory, RejectsMalformedAndZero) {
-  for (const char* bad : {"", "G", "4X", "1.5G", "-4G", "0", "0G", "four", "4 G B"}) {
+  for (const char *bad : {"", "G", "4X", "1.5G", "-4G", "0", "0G", "four", "4 G B"}) {
     EXPECT_FALSE(parse_memory_mb(bad).has_value()) << bad;
   }
 }
@@ -67,8 +67,8 @@ TEST(Duration, SecondsUnitsAndSlurmTime) {
 }
 
 TEST(GpuTypes, GuideTableAndEightyGigabyteCards) {
-  const auto& types = known_gpu_types();
-  for (const char* t : {"t4", "p100", "rtx_6000", "v100", "a100-40gb", "rtx_a5000", "l40",
+  const auto &types = known_gpu_types();
+  for (const char *t : {"t4", "p100", "rtx_6000", "v100", "a100-40gb", "rtx_a5000", "l40",
                         "rtx_a6000", "rtx_6000ada", "a100-80gb", "l40s", "h100", "a100"}) {
     EXPECT_NE(std::find(types.begin(), types.end(), t), types.end()) << t;
   }

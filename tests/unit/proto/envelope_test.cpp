@@ -8,10 +8,10 @@ using namespace tccp;
 using namespace tccp::proto;
 
 namespace {
-Error protocol_error_of(const std::string& text) {
+Error protocol_error_of(const std::string &text) {
   try {
     parse_envelope(text);
-  } catch (const Error& e) {
+  } catch (const Error &e) {
     return e;
   }
   ADD_FAILURE() << "accepted: " << text;
@@ -56,14 +56,15 @@ TEST(Envelope, ReaderRejectsNonDocuments) {
 }
 
 TEST(ReadInput, ErrorEnvelopeIsPassedOnUnchangedWithItsCode) {
-  const std::string raw = R"({"tccp":"1.0","type":"error","data":{"code":"config","exit_code":3,)"
-                          R"("message":"tccp.yaml:1:7: cpus: bad","hint":null,"tool":"tccp-config"},)"
-                          R"("warnings":[]})";
+  const std::string raw =
+      R"({"tccp":"1.0","type":"error","data":{"code":"config","exit_code":3,)"
+      R"("message":"tccp.yaml:1:7: cpus: bad","hint":null,"tool":"tccp-config"},)"
+      R"("warnings":[]})";
   std::istringstream in(raw + "\n");
   try {
     read_input(in, "job");
     FAIL() << "no pass-through";
-  } catch (const PassThrough& p) {
+  } catch (const PassThrough &p) {
     EXPECT_EQ(p.raw(), raw);
     EXPECT_EQ(p.code(), ExitCode::config);
   }
@@ -74,7 +75,7 @@ TEST(ReadInput, ErrorEnvelopeWithoutExitCodeFailsWithOne) {
   try {
     read_input(in, "job");
     FAIL() << "no pass-through";
-  } catch (const PassThrough& p) {
+  } catch (const PassThrough &p) {
     EXPECT_EQ(p.code(), ExitCode::failed);
   }
 }
@@ -90,7 +91,7 @@ TEST(ReadInput, WrongTypeIsAProtocolError) {
   try {
     read_input(in, "job");
     FAIL() << "accepted";
-  } catch (const Error& e) {
+  } catch (const Error &e) {
     EXPECT_EQ(e.code(), ExitCode::protocol);
     EXPECT_STREQ(e.what(), "expected a 'job' document on standard input, got 'cluster'");
   }
@@ -101,14 +102,14 @@ TEST(ReadInput, NothingOnStdinIsAUsageError) {
   try {
     read_input(in, "job");
     FAIL() << "accepted";
-  } catch (const Error& e) {
+  } catch (const Error &e) {
     EXPECT_EQ(e.code(), ExitCode::usage);
   }
 }
 
 TEST(ErrorEnvelope, CarriesCodeNameMessageHintAndTool) {
-  Envelope env = make_error(Error(ExitCode::unreachable, "cannot reach 'login'", "check VPN"),
-                            "tccp-alloc");
+  Envelope env =
+      make_error(Error(ExitCode::unreachable, "cannot reach 'login'", "check VPN"), "tccp-alloc");
   EXPECT_TRUE(is_error(env));
   EXPECT_EQ(error_exit_code(env), ExitCode::unreachable);
   EXPECT_EQ(env.dump(), R"({"tccp":"1.0","type":"error","data":{"code":"unreachable",)"
