@@ -155,23 +155,29 @@ public:
         m_observer->preview(make_preview(built.entries));
       }
     }
+    bool probed = false;
     constexpr int max_attempts = 4;
     for (int attempt = 0; attempt < max_attempts; ++attempt) {
       std::string want = built.manifest.digest();
       Delta delta = diff(base, built.manifest);
+      if (!probed && should_probe(remembered.has_value(), delta, built)) {
+        // A big delta on an uncertain belief: ask what the cluster holds
+        // first rather than stream data it may refuse.
+        probed = true;
+        auto [digest, manifest] = fetch_manifest(t);
+        expected = digest;
+        base = std::move(manifest);
+        if (expected == want) {
+          return settled(t, report, std::move(built), rt_before);
+        }
+        delta = diff(base, built.manifest);
+      }
       ApplyOutcome r = apply(t, built, expected, want, delta);
-      report.files_sent += r.files_sent;
-      report.bytes_sent += r.bytes_sent;
       if (r.answer == Answer::ok) {
+        report.files_sent = r.files_sent;
+        report.bytes_sent = r.bytes_sent;
         report.deleted = delta.deleted.size();
-        report.digest = want;
-        RemoteState st;
-        st.digest = want;
-        st.manifest = std::move(built.manifest);
-        st.allocation_id = m_spec.allocation_id.value_or("");
-        save_remote_state(t.state_file, st);
-        report.round_trips = m_remote.round_trips() - rt_before;
-        return report;
+        return settled(t, report, std::move(built), rt_before);
       }
       if (r.answer == Answer::mismatch) {
         if (remembered || attempt > 0) {
@@ -182,14 +188,7 @@ public:
         expected = r.digest;
         if (expected == want) {
           // The cluster already holds exactly this tree.
-          report.digest = want;
-          RemoteState st;
-          st.digest = want;
-          st.manifest = std::move(built.manifest);
-          st.allocation_id = m_spec.allocation_id.value_or("");
-          save_remote_state(t.state_file, st);
-          report.round_trips = m_remote.round_trips() - rt_before;
-          return report;
+          return settled(t, report, std::move(built), rt_before);
         }
         continue;
       }
@@ -204,6 +203,46 @@ public:
   }
 
 private:
+  // Above this many bytes of files, a push on an uncertain belief (nothing
+  // remembered) or a large one first asks for the cluster's manifest.
+  static constexpr std::uint64_t probe_unremembered_bytes = 4ULL << 20;
+  static constexpr std::uint64_t probe_any_bytes = 256ULL << 20;
+
+  static bool should_probe(bool remembered, const Delta& delta, const Built& built) {
+    std::uint64_t bytes = 0;
+    for (const auto& p : delta.send) {
+      bytes += built.by_path.at(p)->size;
+    }
+    return bytes > (remembered ? probe_any_bytes : probe_unremembered_bytes);
+  }
+
+  std::pair<std::string, Manifest> fetch_manifest(const Target& t) {
+    auto r = m_remote.run(helper_command(m_spec.remote_root, "sync_manifest", {t.remote_target}));
+    if (r.exit_code != 0 || !util::starts_with(r.out, "digest ")) {
+      throw Error(ExitCode::failed,
+                  "cannot read the manifest of " + describe(t) + " on " + m_remote.describe() +
+                      ": " + util::trim(r.err));
+    }
+    std::size_t nl = r.out.find('\n');
+    std::string digest = util::trim(r.out.substr(7, nl - 7));
+    Manifest m = Manifest::parse(std::string_view(r.out).substr(nl + 1));
+    if (m.digest() != digest) {
+      throw Error(ExitCode::protocol, "the manifest the cluster sent does not match its digest");
+    }
+    return {digest, std::move(m)};
+  }
+
+  TargetReport settled(const Target& t, TargetReport report, Built built, int rt_before) {
+    report.digest = built.manifest.digest();
+    RemoteState st;
+    st.digest = report.digest;
+    st.manifest = std::move(built.manifest);
+    st.allocation_id = m_spec.allocation_id.value_or("");
+    save_remote_state(t.state_file, st);
+    report.round_trips = m_remote.round_trips() - rt_before;
+    return report;
+  }
+
   static std::string describe(const Target& t) {
     return t.label.empty() ? std::string("the project") : "rodata '" + t.label + "'";
   }
