@@ -309,7 +309,7 @@ sync_latest_run() {
 
 # cmd_output_list PROJECT RUN_ID [JOB]: lists a run's output dir (RUN_ID
 # empty: the newest run of JOB). First "run ID CREATED_AT JOB", then one
-# NUL-terminated record per path: "TYPE TAB SIZE TAB MTIME TAB ./PATH".
+# NUL-terminated record per path: "TYPE TAB SIZE TAB MTIME TAB MODE TAB ./PATH".
 cmd_output_list() {
     [ $# -ge 2 ] || usage_die "usage: output_list PROJECT RUN_ID [JOB]"
     sync_init
@@ -327,7 +327,7 @@ cmd_output_list() {
         "$(cat "$_run/job" 2>/dev/null || echo -)"
     [ -d "$_run/output" ] || return 0
     cd "$_run/output" || die "cannot enter '$_run/output'"
-    find . -mindepth 1 \( -type f -o -type l -o -type d \) -printf '%y\t%s\t%T@\t%p\0'
+    find . -mindepth 1 \( -type f -o -type l -o -type d \) -printf '%y\t%s\t%T@\t%m\t%p\0'
 }
 
 # cmd_output_send PROJECT RUN_ID [OFFSET PATH]...: sends output files. First,
