@@ -13,7 +13,7 @@
 namespace tccp::sync {
 
 struct Sha256::Impl {
-  EVP_MD_CTX* ctx = nullptr;
+  EVP_MD_CTX *ctx = nullptr;
   bool done = false;
 };
 
@@ -24,7 +24,9 @@ Sha256::Sha256() : m_impl(std::make_unique<Impl>()) {
   }
 }
 
-Sha256::~Sha256() { EVP_MD_CTX_free(m_impl->ctx); }
+Sha256::~Sha256() {
+  EVP_MD_CTX_free(m_impl->ctx);
+}
 
 void Sha256::update(std::string_view bytes) {
   if (m_impl->done) {
@@ -42,7 +44,7 @@ std::string Sha256::hex_digest() {
     throw Error(ExitCode::internal, "SHA-256 final failed");
   }
   m_impl->done = true;
-  return util::hex(std::string_view(reinterpret_cast<const char*>(md), len));
+  return util::hex(std::string_view(reinterpret_cast<const char *>(md), len));
 }
 
 std::string sha256_hex(std::string_view bytes) {
@@ -51,11 +53,10 @@ std::string sha256_hex(std::string_view bytes) {
   return h.hex_digest();
 }
 
-std::string sha256_file(const std::filesystem::path& path, std::uint64_t* bytes_read) {
+std::string sha256_file(const std::filesystem::path &path, std::uint64_t *bytes_read) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) {
-    throw Error(ExitCode::failed,
-                "cannot read '" + path.string() + "': " + std::strerror(errno));
+    throw Error(ExitCode::failed, "cannot read '" + path.string() + "': " + std::strerror(errno));
   }
   Sha256 h;
   std::vector<char> buf(1 << 20);

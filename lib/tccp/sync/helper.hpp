@@ -9,7 +9,7 @@ namespace tccp::sync {
 /// The shell command line that runs helper command `command` with `args`
 /// under the tccp root `root` (which may start with `~/`). Every argument
 /// goes through util::shell_quote.
-std::string helper_command(const std::string& root, const std::string& command,
-                           const std::vector<std::string>& args);
+std::string helper_command(const std::string &root, const std::string &command,
+                           const std::vector<std::string> &args);
 
 } // namespace tccp::sync

@@ -13,11 +13,11 @@ namespace tccp::sync {
 
 /// One pattern line of an ignore file.
 struct IgnorePattern {
-  std::string pattern;    ///< without the leading `!`, the leading `/` kept
-  std::string base;       ///< directory of the ignore file, "" or "a/b/"
-  bool negated = false;   ///< `!pattern`: re-includes
-  bool dir_only = false;  ///< `pattern/`: matches directories only
-  bool basename = false;  ///< no `/` in it: matches the name at any depth
+  std::string pattern;   ///< without the leading `!`, the leading `/` kept
+  std::string base;      ///< directory of the ignore file, "" or "a/b/"
+  bool negated = false;  ///< `!pattern`: re-includes
+  bool dir_only = false; ///< `pattern/`: matches directories only
+  bool basename = false; ///< no `/` in it: matches the name at any depth
 };
 
 /// The patterns of one ignore file, in file order.
@@ -36,7 +36,7 @@ public:
   std::optional<bool> decide(std::string_view path, bool is_dir) const;
 
   bool empty() const { return m_patterns.empty(); }
-  const std::vector<IgnorePattern>& patterns() const { return m_patterns; }
+  const std::vector<IgnorePattern> &patterns() const { return m_patterns; }
 
 private:
   std::vector<IgnorePattern> m_patterns;
@@ -44,6 +44,6 @@ private:
 
 /// True when one pattern matches `path` (as git's last_matching_pattern
 /// would consider it; negation is not applied here).
-bool pattern_matches(const IgnorePattern& pattern, std::string_view path, bool is_dir);
+bool pattern_matches(const IgnorePattern &pattern, std::string_view path, bool is_dir);
 
 } // namespace tccp::sync

@@ -26,9 +26,12 @@ std::string escape_path(std::string_view path) {
 
 namespace {
 int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
   return -1;
 }
 
@@ -59,12 +62,12 @@ std::string unescape_path(std::string_view escaped) {
   return out;
 }
 
-const ManifestItem* Manifest::find(const std::string& path) const {
+const ManifestItem *Manifest::find(const std::string &path) const {
   auto it = m_items.find(path);
   return it == m_items.end() ? nullptr : &it->second;
 }
 
-std::string Manifest::line(const std::string& path, const ManifestItem& item) {
+std::string Manifest::line(const std::string &path, const ManifestItem &item) {
   std::string l = escape_path(path);
   l += '\t';
   l += static_cast<char>(item.kind);
@@ -79,19 +82,21 @@ std::string Manifest::text() const {
   // the escaped form since escaping can reorder control bytes.
   std::vector<std::string> lines;
   lines.reserve(m_items.size());
-  for (const auto& [path, item] : m_items) {
+  for (const auto &[path, item] : m_items) {
     lines.push_back(line(path, item));
   }
   std::sort(lines.begin(), lines.end());
   std::string out;
-  for (const auto& l : lines) {
+  for (const auto &l : lines) {
     out += l;
     out += '\n';
   }
   return out;
 }
 
-std::string Manifest::digest() const { return sha256_hex(text()); }
+std::string Manifest::digest() const {
+  return sha256_hex(text());
+}
 
 Manifest Manifest::parse(std::string_view text) {
   Manifest m;
@@ -117,10 +122,10 @@ Manifest Manifest::parse(std::string_view text) {
   return m;
 }
 
-Delta diff(const Manifest& from, const Manifest& to) {
+Delta diff(const Manifest &from, const Manifest &to) {
   Delta d;
-  for (const auto& [path, item] : to.items()) {
-    const ManifestItem* old = from.find(path);
+  for (const auto &[path, item] : to.items()) {
+    const ManifestItem *old = from.find(path);
     if (old == nullptr) {
       d.send.push_back(path);
     } else if (!(*old == item)) {
@@ -128,7 +133,7 @@ Delta diff(const Manifest& from, const Manifest& to) {
       d.replaced.push_back(path);
     }
   }
-  for (const auto& [path, item] : from.items()) {
+  for (const auto &[path, item] : from.items()) {
     if (to.find(path) == nullptr) {
       d.deleted.push_back(path);
     }

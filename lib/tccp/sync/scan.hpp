@@ -21,13 +21,13 @@ enum class EntryKind : char {
 
 /// One path of the scanned tree, with the metadata the index keys on.
 struct Entry {
-  std::string path;            ///< relative to the scan root, '/'-separated
+  std::string path; ///< relative to the scan root, '/'-separated
   EntryKind kind = EntryKind::file;
   std::uint64_t size = 0;
   std::int64_t mtime_ns = 0;
   std::int64_t ctime_ns = 0;
   std::uint64_t inode = 0;
-  std::string link_target;     ///< symlinks: the target as it will be on the cluster
+  std::string link_target; ///< symlinks: the target as it will be on the cluster
 
   bool is_content() const { return kind != EntryKind::directory; }
 };
@@ -39,7 +39,7 @@ enum class IgnoreFiles {
 };
 
 struct ScanOptions {
-  std::filesystem::path root;              ///< the directory to scan
+  std::filesystem::path root; ///< the directory to scan
   /// Root-relative paths left out entirely, whatever the rules say (the
   /// output dir, rodata dirs).
   std::vector<std::string> excluded;
@@ -55,7 +55,7 @@ struct ScanOptions {
 /// pointing outside the root is refused with Error(failed) naming it. Other
 /// special files (sockets, fifos) are skipped. Throws Error(failed) when the
 /// root is not a readable directory.
-std::vector<Entry> scan_tree(const ScanOptions& options);
+std::vector<Entry> scan_tree(const ScanOptions &options);
 
 /// The name git and tccp never descend into or sync.
 bool is_builtin_excluded(std::string_view name, bool is_dir);

@@ -15,41 +15,42 @@
 namespace tccp::sync {
 
 struct TarWriter::Impl {
-  archive* a = nullptr;
+  archive *a = nullptr;
   bool finished = false;
   bool discard = false; ///< set while abandoning: nothing more goes out
 };
 
 struct TarCallbacks {
-  static la_ssize_t write(archive* /*a*/, void* client, const void* buf, size_t len) {
-    auto* self = static_cast<TarWriter*>(client);
+  static la_ssize_t write(archive * /*a*/, void *client, const void *buf, size_t len) {
+    auto *self = static_cast<TarWriter *>(client);
     if (self->m_impl->discard) {
       return static_cast<la_ssize_t>(len);
     }
-    self->m_output(std::string_view(static_cast<const char*>(buf), len));
+    self->m_output(std::string_view(static_cast<const char *>(buf), len));
     self->m_bytes_out += len;
     return static_cast<la_ssize_t>(len);
   }
 };
 
 namespace {
-[[noreturn]] void fail(archive* a, const std::string& what) {
-  const char* msg = archive_error_string(a);
+[[noreturn]] void fail(archive *a, const std::string &what) {
+  const char *msg = archive_error_string(a);
   throw Error(ExitCode::internal, what + ": " + (msg != nullptr ? msg : "unknown error"));
 }
 
 struct EntryPtr {
-  archive_entry* e;
-  explicit EntryPtr(archive* a) : e(archive_entry_new2(a)) {}
+  archive_entry *e;
+  explicit EntryPtr(archive *a) : e(archive_entry_new2(a)) {}
   ~EntryPtr() { archive_entry_free(e); }
-  EntryPtr(const EntryPtr&) = delete;
-  EntryPtr& operator=(const EntryPtr&) = delete;
+  EntryPtr(const EntryPtr &) = delete;
+  EntryPtr &operator=(const EntryPtr &) = delete;
 };
 } // namespace
 
-TarWriter::TarWriter(Output output) : m_impl(std::make_unique<Impl>()), m_output(std::move(output)) {
+TarWriter::TarWriter(Output output)
+    : m_impl(std::make_unique<Impl>()), m_output(std::move(output)) {
   m_impl->a = archive_write_new();
-  archive* a = m_impl->a;
+  archive *a = m_impl->a;
   if (archive_write_set_format_gnutar(a) != ARCHIVE_OK ||
       archive_write_set_bytes_per_block(a, 64 * 1024) != ARCHIVE_OK ||
       archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK) {
@@ -68,7 +69,7 @@ TarWriter::~TarWriter() {
   archive_write_free(m_impl->a);
 }
 
-void TarWriter::add_bytes(const std::string& name, std::string_view data, unsigned mode) {
+void TarWriter::add_bytes(const std::string &name, std::string_view data, unsigned mode) {
   EntryPtr e(m_impl->a);
   archive_entry_set_pathname(e.e, name.c_str());
   archive_entry_set_filetype(e.e, AE_IFREG);
@@ -83,13 +84,12 @@ void TarWriter::add_bytes(const std::string& name, std::string_view data, unsign
   }
 }
 
-std::string TarWriter::add_file(const std::string& name, const std::filesystem::path& source,
+std::string TarWriter::add_file(const std::string &name, const std::filesystem::path &source,
                                 unsigned mode, std::int64_t mtime_s,
-                                const std::function<void(std::uint64_t)>& on_bytes) {
+                                const std::function<void(std::uint64_t)> &on_bytes) {
   int fd = ::open(source.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) {
-    throw Error(ExitCode::failed,
-                "cannot read '" + source.string() + "': " + std::strerror(errno));
+    throw Error(ExitCode::failed, "cannot read '" + source.string() + "': " + std::strerror(errno));
   }
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -108,7 +108,7 @@ std::string TarWriter::add_file(const std::string& name, const std::filesystem::
     fail(m_impl->a, "cannot write a tar header");
   }
   Sha256 h;
-  std::vector<char> buf(256 * 1024);
+  std::vector<char> buf(std::size_t{256} * 1024);
   std::uint64_t left = size;
   while (left > 0) {
     ssize_t n = ::read(fd, buf.data(), std::min<std::uint64_t>(buf.size(), left));
@@ -142,7 +142,7 @@ std::string TarWriter::add_file(const std::string& name, const std::filesystem::
   return h.hex_digest();
 }
 
-void TarWriter::add_symlink(const std::string& name, const std::string& target) {
+void TarWriter::add_symlink(const std::string &name, const std::string &target) {
   EntryPtr e(m_impl->a);
   archive_entry_set_pathname(e.e, name.c_str());
   archive_entry_set_filetype(e.e, AE_IFLNK);
@@ -154,7 +154,7 @@ void TarWriter::add_symlink(const std::string& name, const std::string& target) 
   }
 }
 
-void TarWriter::add_directory(const std::string& name, unsigned mode) {
+void TarWriter::add_directory(const std::string &name, unsigned mode) {
   EntryPtr e(m_impl->a);
   archive_entry_set_pathname(e.e, name.c_str());
   archive_entry_set_filetype(e.e, AE_IFDIR);

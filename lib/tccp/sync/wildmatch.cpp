@@ -22,27 +22,39 @@ struct Matcher {
 
   static bool is_special(char c) { return c == '*' || c == '?' || c == '[' || c == '\\'; }
 
-  static bool named_class(std::string_view name, unsigned char c, bool* known) {
+  static bool named_class(std::string_view name, unsigned char c, bool *known) {
     *known = true;
-    if (name == "alnum") return std::isalnum(c) != 0;
-    if (name == "alpha") return std::isalpha(c) != 0;
-    if (name == "blank") return c == ' ' || c == '\t';
-    if (name == "cntrl") return std::iscntrl(c) != 0;
-    if (name == "digit") return std::isdigit(c) != 0;
-    if (name == "graph") return std::isgraph(c) != 0;
-    if (name == "lower") return std::islower(c) != 0;
-    if (name == "print") return std::isprint(c) != 0;
-    if (name == "punct") return std::ispunct(c) != 0;
-    if (name == "space") return std::isspace(c) != 0;
-    if (name == "upper") return std::isupper(c) != 0;
-    if (name == "xdigit") return std::isxdigit(c) != 0;
+    if (name == "alnum")
+      return std::isalnum(c) != 0;
+    if (name == "alpha")
+      return std::isalpha(c) != 0;
+    if (name == "blank")
+      return c == ' ' || c == '\t';
+    if (name == "cntrl")
+      return std::iscntrl(c) != 0;
+    if (name == "digit")
+      return std::isdigit(c) != 0;
+    if (name == "graph")
+      return std::isgraph(c) != 0;
+    if (name == "lower")
+      return std::islower(c) != 0;
+    if (name == "print")
+      return std::isprint(c) != 0;
+    if (name == "punct")
+      return std::ispunct(c) != 0;
+    if (name == "space")
+      return std::isspace(c) != 0;
+    if (name == "upper")
+      return std::isupper(c) != 0;
+    if (name == "xdigit")
+      return std::isxdigit(c) != 0;
     *known = false;
     return false;
   }
 
   // Matches the class starting at pat[p] == '[' against `c`; on return
   // *end is the index just past the closing ']'.
-  Result match_class(std::size_t p, unsigned char c, std::size_t* end) const {
+  Result match_class(std::size_t p, unsigned char c, std::size_t *end) const {
     std::size_t i = p + 1;
     bool negated = false;
     if (pat_at(i) == '!' || pat_at(i) == '^') {
@@ -155,8 +167,7 @@ struct Matcher {
         ++t;
         continue;
       }
-      case '*':
-        return match_star(p, t);
+      case '*': return match_star(p, t);
       default:
         if (static_cast<unsigned char>(pc) != tc) {
           return Result::no;
@@ -177,8 +188,8 @@ struct Matcher {
     bool crosses_slash = !path_mode;
     if (path_mode && p - star_begin >= 2) {
       bool at_segment_start = star_begin == 0 || pat[star_begin - 1] == '/';
-      bool at_segment_end = p == pat.size() || pat[p] == '/' ||
-                            (pat[p] == '\\' && pat_at(p + 1) == '/');
+      bool at_segment_end =
+          p == pat.size() || pat[p] == '/' || (pat[p] == '\\' && pat_at(p + 1) == '/');
       if (at_segment_start && at_segment_end) {
         // "**/" may also stand for no directory at all.
         if (pat_at(p) == '/' && match(p + 1, t) == Result::match) {

@@ -9,7 +9,8 @@
 #include <unistd.h>
 
 #include "tccp/cli/app.hpp"
-#include "tccp/config/cluster_profile.hpp"
+#include "tccp/config/job_spec.hpp"
+#include "tccp/config/project.hpp"
 #include "tccp/core/error.hpp"
 #include "tccp/remote/remote.hpp"
 #include "tccp/sync/manifest.hpp"
@@ -23,7 +24,7 @@ namespace tccp::tools {
 namespace fs = std::filesystem;
 using proto::Json;
 
-Json sync_object(const sync::PushResult& r) {
+Json sync_object(const sync::PushResult &r) {
   Json j = Json::object();
   j["tree_digest"] = r.tree.digest;
   j["remote_tree"] = r.tree.remote_tree;
@@ -38,7 +39,7 @@ Json sync_object(const sync::PushResult& r) {
   j["first_push"] = r.first_push;
   j["duration_ms"] = r.duration_ms;
   j["rodata"] = Json::array();
-  for (const auto& t : r.rodata) {
+  for (const auto &t : r.rodata) {
     Json o = Json::object();
     o["path"] = t.path;
     o["tree_digest"] = t.digest;
@@ -54,7 +55,7 @@ Json sync_object(const sync::PushResult& r) {
   return j;
 }
 
-Json pulled_object(const sync::PullResult& r) {
+Json pulled_object(const sync::PullResult &r) {
   Json j = Json::object();
   j["run_id"] = r.run_id;
   j["job"] = r.job;
@@ -99,7 +100,7 @@ struct Context {
   std::optional<std::string> cache;
 };
 
-std::string json_string(const Json& data, const char* key, const std::string& fallback = {}) {
+std::string json_string(const Json &data, const char *key, const std::string &fallback = {}) {
   if (data.contains(key) && data[key].is_string()) {
     return data[key].get<std::string>();
   }
@@ -120,71 +121,53 @@ std::optional<proto::Envelope> read_job_envelope() {
   return proto::read_input(in, "job");
 }
 
-void apply_cluster_json(const Json& c, config::ClusterProfile& p) {
-  p.host = json_string(c, "host", p.host);
-  if (c.contains("user") && c["user"].is_string()) {
-    p.user = c["user"].get<std::string>();
+// Alone, the job comes from tccp.yaml and $TCCP_HOME/config.yaml, as
+// `tccp-config resolve` would give it. Without a job named, a push (which
+// needs the project-level fields only) takes the first job.
+config::JobSpec resolve_from_files(const Flags &f, bool first_job_if_many) {
+  auto global = config::load_global();
+  auto project = config::load_project(f.dir.empty() ? fs::current_path() : fs::path(f.dir), global);
+  std::optional<std::string> requested;
+  if (!f.job.empty()) {
+    requested = f.job;
+  } else if (first_job_if_many && project.job_names().size() > 1) {
+    requested = project.job_names().front();
   }
-  if (c.contains("port") && c["port"].is_number_integer()) {
-    p.port = c["port"].get<int>();
-  }
-  p.remote_root = json_string(c, "remote_root", p.remote_root);
-  p.name = json_string(c, "name", p.name);
+  return config::resolve_job(project, global, requested);
 }
 
-Context resolve(const Flags& f) {
+Context resolve(const Flags &f, bool first_job_if_many = true) {
   Context ctx;
   ctx.envelope = read_job_envelope();
-  sync::PushSpec& s = ctx.spec;
+  config::JobSpec job = ctx.envelope ? config::job_from_json(ctx.envelope->data)
+                                     : resolve_from_files(f, first_job_if_many);
+  sync::PushSpec &s = ctx.spec;
+  s.project = job.project;
+  s.project_dir = job.project_dir;
+  s.env_file = job.env_file;
+  s.output = job.output;
+  s.rodata = job.rodata;
+  ctx.cache = job.cache;
+  ctx.job = job.job;
+  ctx.cluster = job.cluster;
   if (ctx.envelope) {
-    const Json& d = ctx.envelope->data;
-    s.project_dir = json_string(d, "project_dir");
-    s.project = json_string(d, "project");
-    if (d.contains("env_file")) {
-      s.env_file = d["env_file"].is_string() ? std::optional(d["env_file"].get<std::string>())
-                                             : std::nullopt;
-    }
-    s.output = json_string(d, "output", s.output);
-    if (d.contains("rodata") && d["rodata"].is_array()) {
-      for (const auto& r : d["rodata"]) {
-        if (r.is_string()) {
-          s.rodata.push_back(r.get<std::string>());
-        }
-      }
-    }
-    if (d.contains("cache") && d["cache"].is_string()) {
-      ctx.cache = d["cache"].get<std::string>();
-    }
-    ctx.job = json_string(d, "job");
-    if (d.contains("cluster") && d["cluster"].is_object()) {
-      apply_cluster_json(d["cluster"], ctx.cluster);
-    }
+    const Json &d = ctx.envelope->data;
     if (d.contains("allocation") && d["allocation"].is_object()) {
-      const Json& a = d["allocation"];
-      if (a.contains("id") && a["id"].is_string()) {
-        s.allocation_id = a["id"].get<std::string>();
+      std::string id = json_string(d["allocation"], "id");
+      if (!id.empty()) {
+        s.allocation_id = id;
       }
     }
     if (d.contains("run") && d["run"].is_object()) {
       ctx.run_id = json_string(d["run"], "id");
     }
   }
-  // Flags say it explicitly: they win.
-  if (!f.dir.empty()) {
-    s.project_dir = f.dir;
-  }
-  if (s.project_dir.empty()) {
-    s.project_dir = ".";
-  }
-  s.project_dir = fs::absolute(s.project_dir).lexically_normal();
-  if (s.project_dir.filename().empty()) {
-    s.project_dir = s.project_dir.parent_path();
+  // Flags say it explicitly: they win over the document.
+  if (!f.dir.empty() && ctx.envelope) {
+    s.project_dir = fs::absolute(f.dir).lexically_normal();
   }
   if (!f.project.empty()) {
     s.project = f.project;
-  }
-  if (s.project.empty()) {
-    s.project = s.project_dir.filename().string();
   }
   if (f.no_env) {
     s.env_file.reset();
@@ -227,7 +210,7 @@ Context resolve(const Flags& f) {
 // The connection to the cluster. `host: local` is this machine (the helper
 // runs under the local /bin/sh), for clusters reachable as this machine and
 // for tests.
-std::unique_ptr<remote::Remote> open_cluster(const config::ClusterProfile& p) {
+std::unique_ptr<remote::Remote> open_cluster(const config::ClusterProfile &p) {
   if (p.host == "local") {
     return std::make_unique<remote::LocalRemote>();
   }
@@ -247,8 +230,8 @@ public:
       : m_what(std::move(what)), m_enabled(enabled && util::is_terminal(STDERR_FILENO)),
         m_start(Clock::now()) {}
   ~ProgressLine() { clear(); }
-  ProgressLine(const ProgressLine&) = delete;
-  ProgressLine& operator=(const ProgressLine&) = delete;
+  ProgressLine(const ProgressLine &) = delete;
+  ProgressLine &operator=(const ProgressLine &) = delete;
 
   void update(std::uint64_t done, std::uint64_t total) {
     if (!m_enabled) {
@@ -265,10 +248,10 @@ public:
     int filled = pct * 24 / 100;
     std::string bar(static_cast<std::size_t>(filled), '#');
     bar.resize(24, '.');
-    std::string line = m_what + " [" + bar + "] " + std::to_string(pct) + "% " +
-                       sync::human_bytes(done) + " / " + sync::human_bytes(total) + ", " +
-                       sync::human_bytes(static_cast<std::uint64_t>(static_cast<double>(done) / secs)) +
-                       "/s";
+    std::string line =
+        m_what + " [" + bar + "] " + std::to_string(pct) + "% " + sync::human_bytes(done) + " / " +
+        sync::human_bytes(total) + ", " +
+        sync::human_bytes(static_cast<std::uint64_t>(static_cast<double>(done) / secs)) + "/s";
     std::fprintf(stderr, "\r%s\033[K", line.c_str());
     std::fflush(stderr);
     m_shown = true;
@@ -293,12 +276,12 @@ private:
 
 class PushReporter : public sync::PushObserver {
 public:
-  explicit PushReporter(cli::Context& ctx)
+  explicit PushReporter(cli::Context &ctx)
       : m_ctx(ctx), m_progress("pushing", !ctx.common().quiet) {}
 
-  void preview(const sync::Preview& p) override {
+  void preview(const sync::Preview &p) override {
     m_progress.clear();
-    for (const auto& line : sync::format_preview(p)) {
+    for (const auto &line : sync::format_preview(p)) {
       m_ctx.printer().info(line);
     }
     if (p.big) {
@@ -311,34 +294,38 @@ public:
       }
     }
   }
-  void progress(std::uint64_t done, std::uint64_t total) override { m_progress.update(done, total); }
-  void note(const std::string& message) override {
+  void progress(std::uint64_t done, std::uint64_t total) override {
+    m_progress.update(done, total);
+  }
+  void note(const std::string &message) override {
     m_progress.clear();
     m_ctx.printer().info(message);
   }
   void done() { m_progress.clear(); }
 
 private:
-  cli::Context& m_ctx;
+  cli::Context &m_ctx;
   ProgressLine m_progress;
 };
 
 class PullReporter : public sync::PullObserver {
 public:
-  explicit PullReporter(cli::Context& ctx) : m_progress("downloading", !ctx.common().quiet) {}
-  void progress(std::uint64_t done, std::uint64_t total) override { m_progress.update(done, total); }
+  explicit PullReporter(cli::Context &ctx) : m_progress("downloading", !ctx.common().quiet) {}
+  void progress(std::uint64_t done, std::uint64_t total) override {
+    m_progress.update(done, total);
+  }
 
 private:
   ProgressLine m_progress;
 };
 
-std::string plural(std::size_t n, const char* word) {
+std::string plural(std::size_t n, const char *word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
 }
 
-void add_spec_flags(CLI::App* cmd, Flags& f) {
+void add_spec_flags(CLI::App *cmd, Flags &f) {
   cmd->fallthrough(); // --json, -q, -v after the subcommand reach the tool
-  cmd->add_option("-C,--dir", f.dir, "Project directory (default: the job's, else .)");
+  cmd->add_option("-C", f.dir, "Run as if started in this directory");
   cmd->add_option("--project", f.project, "Project name (default: the directory's name)");
   cmd->add_option("--env", f.env_file, "Env file, synced even when ignored (default .env)");
   cmd->add_flag("--no-env", f.no_env, "Sync no env file");
@@ -350,7 +337,7 @@ void add_spec_flags(CLI::App* cmd, Flags& f) {
   cmd->add_option("--remote-root", f.remote_root, "tccp's root on the cluster (default ~/.tccp)");
 }
 
-int push_action(cli::Context& ctx, const Flags& f) {
+int push_action(cli::Context &ctx, const Flags &f) {
   Context c = resolve(f);
   auto remote = open_cluster(c.cluster);
   PushReporter reporter(ctx);
@@ -373,7 +360,7 @@ int push_action(cli::Context& ctx, const Flags& f) {
         std::cout << ", deleted " << r.tree.deleted;
       }
     }
-    for (const auto& t : r.rodata) {
+    for (const auto &t : r.rodata) {
       std::cout << "; rodata " << t.path << ": "
                 << (t.skipped ? std::string("already pushed in this allocation")
                               : plural(t.files_sent, "file") + " sent");
@@ -384,11 +371,11 @@ int push_action(cli::Context& ctx, const Flags& f) {
   return 0;
 }
 
-int ls_action(cli::Context& ctx, const Flags& f) {
+int ls_action(cli::Context &ctx, const Flags &f) {
   Context c = resolve(f);
   auto paths = sync::list_paths(c.spec);
   if (f.nul) {
-    for (const auto& p : paths) {
+    for (const auto &p : paths) {
       std::cout << p.path << '\0';
     }
     std::cout.flush();
@@ -398,7 +385,7 @@ int ls_action(cli::Context& ctx, const Flags& f) {
   out.type = "sync_list";
   out.data["project_dir"] = c.spec.project_dir.string();
   out.data["files"] = Json::array();
-  for (const auto& p : paths) {
+  for (const auto &p : paths) {
     Json o = Json::object();
     o["path"] = p.path;
     o["kind"] = std::string(1, static_cast<char>(p.kind));
@@ -408,7 +395,7 @@ int ls_action(cli::Context& ctx, const Flags& f) {
     out.data["files"].push_back(o);
   }
   ctx.emit(out, [&] {
-    for (const auto& p : paths) {
+    for (const auto &p : paths) {
       std::cout << sync::escape_path(p.path);
       if (p.rodata) {
         std::cout << "  [rodata]";
@@ -422,8 +409,8 @@ int ls_action(cli::Context& ctx, const Flags& f) {
   return 0;
 }
 
-int pull_action(cli::Context& ctx, const Flags& f) {
-  Context c = resolve(f);
+int pull_action(cli::Context &ctx, const Flags &f) {
+  Context c = resolve(f, false);
   if (c.job.empty() && c.run_id.empty()) {
     throw Error(ExitCode::usage, "which job's output?", "name it: tccp-sync pull <job>");
   }
@@ -460,20 +447,20 @@ int pull_action(cli::Context& ctx, const Flags& f) {
   return 0;
 }
 
-int clean_action(cli::Context& ctx, const Flags& f) {
+int clean_action(cli::Context &ctx, const Flags &f) {
   Context c = resolve(f);
   auto remote = open_cluster(c.cluster);
   sync::validate(c.spec);
   sync::CleanRequest req;
   req.remote_root = c.cluster.remote_root;
   req.project = c.spec.project;
-  req.job = c.job;
+  req.job = f.job; // none named: every job
   req.local_output = c.spec.project_dir / *sync::project_relative(c.spec.output);
   sync::CleanResult r = sync::clean_output(*remote, req);
   proto::Envelope out;
   out.type = "sync_clean";
   out.data["local_removed"] = Json::array();
-  for (const auto& p : r.local_removed) {
+  for (const auto &p : r.local_removed) {
     out.data["local_removed"].push_back(p.string());
   }
   out.data["remote_cleaned"] = r.remote_cleaned;
@@ -486,7 +473,7 @@ int clean_action(cli::Context& ctx, const Flags& f) {
   return 0;
 }
 
-int snapshot_action(cli::Context& ctx, const Flags& f) {
+int snapshot_action(cli::Context &ctx, const Flags &f) {
   Context c = resolve(f);
   if (c.run_id.empty()) {
     throw Error(ExitCode::usage, "which run?", "give --run <id>");
@@ -519,35 +506,41 @@ int snapshot_action(cli::Context& ctx, const Flags& f) {
 
 } // namespace
 
-int sync_main(int argc, char** argv) {
+int sync_main(int argc, char **argv) {
   auto flags = std::make_shared<Flags>();
   return cli::run_main(
       "tccp-sync", "Push the project to the cluster; bring job output back", argc, argv,
-      [flags](CLI::App& app, cli::Common& /*common*/) {
-        Flags& f = *flags;
-        auto* push = cli::add_command(app, "push", "Push the project (reads a job document on stdin)",
-                                      [flags](cli::Context& c) { return push_action(c, *flags); });
+      [flags](CLI::App &app, cli::Common & /*common*/) {
+        Flags &f = *flags;
+        auto *push =
+            cli::add_command(app, "push", "Push the project (reads a job document on stdin)",
+                             [flags](cli::Context &c) { return push_action(c, *flags); });
         add_spec_flags(push, f);
-        push->add_option("--allocation", f.allocation, "Allocation id (rodata goes once per allocation)");
+        push->add_option("--allocation", f.allocation,
+                         "Allocation id (rodata goes once per allocation)");
+        push->add_option("--job", f.job, "The job whose fields apply (default: the first)");
 
-        auto* ls = cli::add_command(app, "ls", "List the paths a push would consider",
-                                    [flags](cli::Context& c) { return ls_action(c, *flags); });
+        auto *ls = cli::add_command(app, "ls", "List the paths a push would consider",
+                                    [flags](cli::Context &c) { return ls_action(c, *flags); });
         add_spec_flags(ls, f);
         ls->add_flag("-z", f.nul, "Paths only, each ended by a NUL byte");
+        ls->add_option("--job", f.job, "The job whose fields apply (default: the first)");
 
-        auto* pull = cli::add_command(app, "pull", "Download a finished run's output: pull [job]",
-                                      [flags](cli::Context& c) { return pull_action(c, *flags); });
+        auto *pull = cli::add_command(app, "pull", "Download a finished run's output: pull [job]",
+                                      [flags](cli::Context &c) { return pull_action(c, *flags); });
         add_spec_flags(pull, f);
         pull->add_option("job", f.job, "Job whose newest run to pull");
         pull->add_option("--run", f.run, "Run id (default: the job's newest run)");
 
-        auto* clean = cli::add_command(app, "clean", "Delete old output, keep the latest per job",
-                                       [flags](cli::Context& c) { return clean_action(c, *flags); });
+        auto *clean =
+            cli::add_command(app, "clean", "Delete old output, keep the latest per job",
+                             [flags](cli::Context &c) { return clean_action(c, *flags); });
         add_spec_flags(clean, f);
         clean->add_option("job", f.job, "Only this job");
 
-        auto* snap = cli::add_command(app, "snapshot", "Snapshot the pushed tree for a run",
-                                      [flags](cli::Context& c) { return snapshot_action(c, *flags); });
+        auto *snap =
+            cli::add_command(app, "snapshot", "Snapshot the pushed tree for a run",
+                             [flags](cli::Context &c) { return snapshot_action(c, *flags); });
         add_spec_flags(snap, f);
         snap->add_option("--run", f.run, "Run id (default: the job document's run)");
         snap->add_option("--job", f.job, "Job name recorded with the run");

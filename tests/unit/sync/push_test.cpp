@@ -116,11 +116,18 @@ TEST_F(Push, ExecBitsAndSymlinksAreKept) {
 }
 
 TEST_F(Push, NamesWithSpacesUnicodeAndShellMetacharacters) {
-  std::vector<std::string> names = {"a b.py",       "\xc3\xa9t\xc3\xa9.py", "$(rm -rf x).py",
-                                    "it's \"q\".py", "semi;colon&amp|pipe", "-leading-dash",
-                                    "back\\slash",  "new\nline",            "tab\there",
-                                    "*star?[x]",    "dir with space/inner file.py"};
-  for (const auto& n : names) {
+  std::vector<std::string> names = {"a b.py",
+                                    "\xc3\xa9t\xc3\xa9.py",
+                                    "$(rm -rf x).py",
+                                    "it's \"q\".py",
+                                    "semi;colon&amp|pipe",
+                                    "-leading-dash",
+                                    "back\\slash",
+                                    "new\nline",
+                                    "tab\there",
+                                    "*star?[x]",
+                                    "dir with space/inner file.py"};
+  for (const auto &n : names) {
     put(n, "content of " + n);
   }
   push();
@@ -141,10 +148,10 @@ TEST_F(Push, EnvFileIsSyncedWhenIgnoredAndPrivateOnTheCluster) {
   ASSERT_EQ(::stat((remote_tree() / ".env").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0600u);
   EXPECT_EQ(read_file(remote_tree() / ".env"), "API_KEY=s3cr3t-value\n");
-  for (const auto& f : obs.last_preview.largest_files) {
+  for (const auto &f : obs.last_preview.largest_files) {
     EXPECT_NE(f.path, ".env");
   }
-  for (const auto& n : obs.notes) {
+  for (const auto &n : obs.notes) {
     EXPECT_EQ(n.find("s3cr3t"), std::string::npos);
   }
   // A file becoming the env file is re-sent private.
@@ -243,7 +250,7 @@ TEST_F(Push, StreamCutAtAnyByteLeavesTheTreeAsItWas) {
     bool failed = false;
     try {
       push(cutting);
-    } catch (const tccp::Error&) {
+    } catch (const tccp::Error &) {
       failed = true;
     }
     if (cut < marker_complete) {
@@ -263,7 +270,7 @@ TEST_F(Push, StreamCutAtAnyByteLeavesTheTreeAsItWas) {
   EXPECT_EQ(snapshot_of(remote_tree()), snapshot_of(m_project));
   // Interrupted pushes leave no staging directories behind once swept.
   int partial = 0;
-  for (const auto& e : fs::directory_iterator(target() / "gens")) {
+  for (const auto &e : fs::directory_iterator(target() / "gens")) {
     partial += e.path().extension() == ".partial" ? 1 : 0;
   }
   EXPECT_EQ(partial, 0);
@@ -274,13 +281,14 @@ TEST_F(Push, ConnectionKilledInTheMiddleOfA100MBPushThenTheNextPushCompletes) {
   push();
   auto before = snapshot_of(remote_tree());
   // 100 MB of data that does not compress to nothing.
-  sh("head -c 104857600 /dev/urandom > " + tccp::util::shell_quote((m_project / "big.bin").string()));
+  sh("head -c 104857600 /dev/urandom > " +
+     tccp::util::shell_quote((m_project / "big.bin").string()));
   settle(m_project / "big.bin");
   KillingRemote killer(50u << 20, m_tmp.path() / "helper.pid");
   try {
     push(killer);
     FAIL() << "the push must fail when the remote side dies";
-  } catch (const tccp::Error& e) {
+  } catch (const tccp::Error &e) {
     EXPECT_EQ(e.code(), tccp::ExitCode::failed);
     EXPECT_NE(std::string(e.what()).find("killed"), std::string::npos) << e.what();
   }
@@ -299,7 +307,7 @@ TEST_F(Push, SymlinkLeavingTheProjectIsRefusedWithAClearMessage) {
   try {
     push();
     FAIL() << "expected a refusal";
-  } catch (const tccp::Error& e) {
+  } catch (const tccp::Error &e) {
     EXPECT_EQ(std::string(e.what()),
               "symlink 'host' points outside the project (to '/etc/hostname')");
   }
@@ -348,12 +356,12 @@ TEST_F(Push, ListShowsWhatAPushConsidersWithRodataMarked) {
   auto s = spec();
   s.rodata = {"data"};
   std::vector<std::string> got;
-  for (const auto& p : list_paths(s)) {
+  for (const auto &p : list_paths(s)) {
     got.push_back(p.path + (p.rodata ? " [rodata]" : "") +
                   (p.kind == EntryKind::secret ? " [env]" : ""));
   }
-  EXPECT_EQ(got, (std::vector<std::string>{".env [env]", ".gitignore", "a.py",
-                                           "data/x.csv [rodata]"}));
+  EXPECT_EQ(got,
+            (std::vector<std::string>{".env [env]", ".gitignore", "a.py", "data/x.csv [rodata]"}));
 }
 
 TEST_F(Push, BigProjectPreviewWarnsWithAnIgnoreLine) {
@@ -417,7 +425,7 @@ TEST_F(Push, SnapshotBeforeAnyPushFailsClearly) {
   try {
     snapshot(m_local, req);
     FAIL();
-  } catch (const tccp::Error& e) {
+  } catch (const tccp::Error &e) {
     EXPECT_EQ(std::string(e.what()),
               "cannot snapshot the code of run 'r1': nothing was pushed to project 'proj' yet");
   }

@@ -6,8 +6,12 @@ using tccp::sync::glob_match;
 using tccp::sync::GlobMode;
 
 namespace {
-bool path(const char* p, const char* t) { return glob_match(p, t, GlobMode::path); }
-bool name(const char* p, const char* t) { return glob_match(p, t, GlobMode::basename); }
+bool path(const char *p, const char *t) {
+  return glob_match(p, t, GlobMode::path);
+}
+bool name(const char *p, const char *t) {
+  return glob_match(p, t, GlobMode::basename);
+}
 } // namespace
 
 TEST(Glob, LiteralsAndQuestionMark) {
@@ -54,9 +58,9 @@ TEST(Glob, CharacterClasses) {
   EXPECT_TRUE(path("[[:digit:]]x", "7x"));
   EXPECT_FALSE(path("[[:digit:]]x", "ax"));
   EXPECT_TRUE(path("[[:alpha:][:digit:]]", "q"));
-  EXPECT_FALSE(path("[[:nope:]]", "n"));  // malformed class: never matches
-  EXPECT_FALSE(path("[abc", "a"));        // unterminated: never matches
-  EXPECT_FALSE(path("a[/]b", "a/b"));     // a class never matches '/' in path mode
+  EXPECT_FALSE(path("[[:nope:]]", "n")); // malformed class: never matches
+  EXPECT_FALSE(path("[abc", "a"));       // unterminated: never matches
+  EXPECT_FALSE(path("a[/]b", "a/b"));    // a class never matches '/' in path mode
 }
 
 TEST(Glob, BackslashEscapes) {
