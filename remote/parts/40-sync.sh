@@ -260,87 +260,130 @@ sync_link_in() {
     ln -s "$_rel$4" "$_link" || die "cannot link '$2'"
 }
 
+# --- runs -------------------------------------------------------------------
+# A run of project P is projects/P/runs/<id>/: the snapshot of the tree (the
+# program's working directory), its output dir inside it, and the run's
+# `status` file (key=value lines: job=, created_at=, state=, ...), which the
+# launch side owns and extends.
+
+# sync_snapshot_tree PROJECT DEST: makes DEST (which must not exist) an
+# immutable copy of the project's current tree: hard links, taken under the
+# project's lock so the generation cannot be retired meanwhile. Sets
+# SYNC_SNAPSHOT_DIGEST to the tree digest. A later push builds a new
+# generation and never touches DEST.
+sync_snapshot_tree() {
+    [ -n "$SYNC_HOST" ] || SYNC_HOST=$(uname -n | tr -cd 'A-Za-z0-9.-')
+    _p=$TCCP_ROOT/projects/$1
+    [ ! -e "$2" ] || die "'$2' exists already"
+    sync_lock "$_p"
+    _gen=$(readlink "$_p/current" 2>/dev/null) || _gen=
+    if [ -z "$_gen" ] || [ ! -d "$_p/$_gen/tree" ]; then
+        sync_unlock
+        die "nothing was pushed to project '$1' yet"
+    fi
+    if ! cp -al "$_p/$_gen/tree" "$2" || ! SYNC_SNAPSHOT_DIGEST=$(cat "$_p/$_gen/digest"); then
+        rm -rf "$2"
+        sync_unlock
+        die "cannot copy the tree of project '$1' into '$2'"
+    fi
+    sync_unlock
+}
+
+# sync_status_get RUN_DIR KEY: a value of the run's status file.
+sync_status_get() {
+    sed -n "s/^$2=//p" "$1/status" 2>/dev/null | tail -n 1
+}
+
 # cmd_snapshot PROJECT RUN_ID JOB OUTPUT [RODATA_PATH RODATA_KEY]...: makes
-# projects/<p>/runs/<run>/code, an immutable copy (hard links) of the
-# current tree, with OUTPUT (a relative path) linked to the run's own
-# output/ and each rodata path linked to its synced tree. Prints
+# the run dir projects/<p>/runs/<run>/ from the current tree, with its
+# OUTPUT dir (a relative path) and each rodata path linked (not copied) to
+# its synced tree, and a status file naming the job and the time. Prints
 # "snapshot DIGEST" (the digest of the code).
 cmd_snapshot() {
     [ $# -ge 4 ] || usage_die "usage: snapshot PROJECT RUN_ID JOB OUTPUT [RODATA_PATH KEY]..."
     sync_init
     sync_check_name "$1"
     sync_check_name "$2"
+    sync_check_name "$3"
     sync_check_rel "$4"
-    _p=$TCCP_ROOT/projects/$1
-    _run=$_p/runs/$2
-    [ ! -e "$_run/code" ] || die "run '$2' already has its code"
-    mkdir -p "$_run/output" || die "cannot create '$_run'"
-    SYNC_STAGE=$_run/code.partial
+    _runs=$TCCP_ROOT/projects/$1/runs
+    _run=$_runs/$2
+    mkdir -p "$_runs" || die "cannot create '$_runs'"
+    [ ! -e "$_run" ] || die "run '$2' exists already"
+    SYNC_STAGE=$_runs/.$2.partial
     rm -rf "$SYNC_STAGE"
-    sync_lock "$_p"
-    [ -d "$_p/current/tree" ] || die "nothing was pushed to project '$1' yet"
-    _gen=$(readlink "$_p/current") || die "cannot read '$_p/current'"
-    cp -al "$_p/$_gen/tree" "$SYNC_STAGE" || die "cannot link the tree into '$_run'"
-    _digest=$(cat "$_p/$_gen/digest") || die "cannot read the tree digest"
-    sync_unlock
-    sync_link_in "$SYNC_STAGE" "$4" 1 output
-    printf '%s\n' "$3" >"$_run/job"
-    date -u +%Y-%m-%dT%H:%M:%SZ >"$_run/created_at"
+    sync_snapshot_tree "$1" "$SYNC_STAGE"
+    _job=$3
+    _output=$4
     shift 4
     while [ $# -ge 2 ]; do
         sync_check_rel "$1"
         sync_check_name "$2"
-        sync_link_in "$SYNC_STAGE" "$1" 3 "rodata/$2/tree"
+        sync_link_in "$SYNC_STAGE" "$1" 2 "rodata/$2/tree"
         shift 2
     done
-    mv "$SYNC_STAGE" "$_run/code" || die "cannot create '$_run/code'"
+    rm -rf "${SYNC_STAGE:?}/$_output"
+    mkdir -p "$SYNC_STAGE/$_output" || die "cannot create the output dir '$_output'"
+    printf 'job=%s\ncreated_at=%s\ncode_digest=%s\n' "$_job" \
+        "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$SYNC_SNAPSHOT_DIGEST" >"$SYNC_STAGE/status"
+    mv "$SYNC_STAGE" "$_run" || die "cannot create '$_run'"
     SYNC_STAGE=
-    printf 'snapshot %s\n' "$_digest"
+    printf 'snapshot %s\n' "$SYNC_SNAPSHOT_DIGEST"
 }
 
-# sync_latest_run PROJECT_DIR JOB: the id of the newest run of JOB.
+# sync_latest_run PROJECT_DIR JOB: the id of the newest run of JOB (the
+# launch side's runs/.latest-JOB, else the newest created_at).
 sync_latest_run() {
+    if [ -f "$1/runs/.latest-$2" ]; then
+        cat "$1/runs/.latest-$2"
+        return 0
+    fi
     for _d in "$1"/runs/*; do
-        [ -f "$_d/job" ] || continue
-        [ "$(cat "$_d/job")" = "$2" ] || continue
-        printf '%s %s\n' "$(cat "$_d/created_at" 2>/dev/null)" "${_d##*/}"
+        [ -f "$_d/status" ] || continue
+        [ "$(sync_status_get "$_d" job)" = "$2" ] || continue
+        printf '%s %s\n' "$(sync_status_get "$_d" created_at)" "${_d##*/}"
     done | sort | tail -n 1 | sed 's/^[^ ]* //'
 }
 
-# cmd_output_list PROJECT RUN_ID [JOB]: lists a run's output dir (RUN_ID
-# empty: the newest run of JOB). First "run ID CREATED_AT JOB", then one
-# NUL-terminated record per path: "TYPE TAB SIZE TAB MTIME TAB MODE TAB ./PATH".
+# cmd_output_list PROJECT RUN_ID JOB OUTPUT: lists the OUTPUT dir of a run
+# (RUN_ID empty: the newest run of JOB). First "run ID CREATED_AT JOB", then
+# one NUL-terminated record per path: "TYPE TAB SIZE TAB MTIME TAB MODE TAB
+# ./PATH".
 cmd_output_list() {
-    [ $# -ge 2 ] || usage_die "usage: output_list PROJECT RUN_ID [JOB]"
+    [ $# -eq 4 ] || usage_die "usage: output_list PROJECT RUN_ID JOB OUTPUT"
     sync_init
     sync_check_name "$1"
+    sync_check_rel "$4"
     _p=$TCCP_ROOT/projects/$1
     _id=$2
     if [ -z "$_id" ]; then
-        _id=$(sync_latest_run "$_p" "${3:-}")
-        [ -n "$_id" ] || die "no run of job '${3:-}' in project '$1'"
+        sync_check_name "$3"
+        _id=$(sync_latest_run "$_p" "$3")
+        [ -n "$_id" ] || die "no run of job '$3' in project '$1'"
     fi
     sync_check_name "$_id"
     _run=$_p/runs/$_id
     [ -d "$_run" ] || die "no run '$_id' in project '$1'"
-    printf 'run %s %s %s\n' "$_id" "$(cat "$_run/created_at" 2>/dev/null || echo -)" \
-        "$(cat "$_run/job" 2>/dev/null || echo -)"
-    [ -d "$_run/output" ] || return 0
-    cd "$_run/output" || die "cannot enter '$_run/output'"
+    _at=$(sync_status_get "$_run" created_at)
+    _job=$(sync_status_get "$_run" job)
+    printf 'run %s %s %s\n' "$_id" "${_at:--}" "${_job:--}"
+    [ -d "$_run/$4" ] || return 0
+    cd "$_run/$4" || die "cannot enter '$_run/$4'"
     find . -mindepth 1 \( -type f -o -type l -o -type d \) -printf '%y\t%s\t%T@\t%m\t%p\0'
 }
 
-# cmd_output_send PROJECT RUN_ID [OFFSET PATH]...: sends output files. First,
-# for each OFFSET PATH pair (a file to resume), "part OFFSET LENGTH" and its
-# bytes from OFFSET (or "gone"); then "tar" and a tar stream of the paths
-# read NUL-separated from stdin.
+# cmd_output_send PROJECT RUN_ID OUTPUT [OFFSET PATH]...: sends output
+# files. First, for each OFFSET PATH pair (a file to resume), "part OFFSET
+# LENGTH" and its bytes from OFFSET (or "gone"); then "tar" and a tar
+# stream of the paths read NUL-separated from stdin.
 cmd_output_send() {
-    [ $# -ge 2 ] || usage_die "usage: output_send PROJECT RUN_ID [OFFSET PATH]..."
+    [ $# -ge 3 ] || usage_die "usage: output_send PROJECT RUN_ID OUTPUT [OFFSET PATH]..."
     sync_init
     sync_check_name "$1"
     sync_check_name "$2"
-    cd "$TCCP_ROOT/projects/$1/runs/$2/output" || die "run '$2' has no output"
-    shift 2
+    sync_check_rel "$3"
+    cd "$TCCP_ROOT/projects/$1/runs/$2/$3" || die "run '$2' has no output"
+    shift 3
     while [ $# -ge 2 ]; do
         _off=$1
         _f=$2
@@ -362,31 +405,36 @@ cmd_output_send() {
     tar -cf - --no-recursion --null -T -
 }
 
-# sync_run_done RUN_DIR: the run has ended (its status says nothing of
-# running).
-sync_run_done() {
-    [ -f "$1/status" ] && ! grep -q running "$1/status"
+# sync_run_ended RUN_DIR: the run's status says it ended.
+sync_run_ended() {
+    case $(sync_status_get "$1" state) in
+        finished | failed | cancelled | lost | timeout | killed) return 0 ;;
+        *) return 1 ;;
+    esac
 }
 
-# cmd_output_clean PROJECT [JOB]: deletes the output of every ended run but
-# the newest of each job (of JOB only, when given). Prints "cleaned RUN_ID"
-# for each.
+# cmd_output_clean PROJECT OUTPUT [JOB]: deletes the OUTPUT dir of every
+# ended run but the newest of each job (of JOB only, when given). Prints
+# "cleaned RUN_ID" for each.
 cmd_output_clean() {
-    [ $# -ge 1 ] || usage_die "usage: output_clean PROJECT [JOB]"
+    [ $# -ge 2 ] || usage_die "usage: output_clean PROJECT OUTPUT [JOB]"
     sync_init
     sync_check_name "$1"
+    sync_check_rel "$2"
     _p=$TCCP_ROOT/projects/$1
     [ -d "$_p/runs" ] || return 0
     for _d in "$_p"/runs/*; do
-        [ -f "$_d/job" ] || continue
-        _job=$(cat "$_d/job")
-        if [ $# -ge 2 ] && [ "$_job" != "$2" ]; then
+        _job=$(sync_status_get "$_d" job)
+        [ -n "$_job" ] || continue
+        if [ $# -ge 3 ] && [ "$_job" != "$3" ]; then
             continue
         fi
-        [ -d "$_d/output" ] || continue
+        if [ ! -d "$_d/$2" ] || [ -L "$_d/$2" ]; then
+            continue
+        fi
         [ "$(sync_latest_run "$_p" "$_job")" != "${_d##*/}" ] || continue
-        sync_run_done "$_d" || continue
-        rm -rf "$_d/output" && printf 'cleaned %s\n' "${_d##*/}"
+        sync_run_ended "$_d" || continue
+        rm -rf "${_d:?}/$2" && printf 'cleaned %s\n' "${_d##*/}"
     done
     return 0
 }

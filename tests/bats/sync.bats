@@ -177,7 +177,7 @@ hint: add '/host' to .tccpignore, or replace the link by a copy; data directorie
     run -0 --separate-stderr tccp-sync push
     run -0 --separate-stderr tccp-sync snapshot --run r1 --job main
     out="$REMOTE/projects/proj/runs/r1/output"
-    printf '2026-02-15T10:30:00Z\n' >"$REMOTE/projects/proj/runs/r1/created_at"
+    printf 'created_at=2026-02-15T10:30:00Z\n' >>"$REMOTE/projects/proj/runs/r1/status"
     mkdir -p "$out/ckpt"
     head -c 300000 /dev/urandom >"$out/ckpt/model.pt"
     printf 'done\n' >"$out/log.txt"
@@ -201,11 +201,11 @@ hint: add '/host' to .tccpignore, or replace the link by a copy; data directorie
     run -0 --separate-stderr tccp-sync push
     for r in r1 r2; do
         run -0 --separate-stderr tccp-sync snapshot --run "$r" --job main
-        printf 'state=finished\n' >"$REMOTE/projects/proj/runs/$r/status"
+        printf 'state=finished\n' >>"$REMOTE/projects/proj/runs/$r/status"
         printf '%s\n' "$r" >"$REMOTE/projects/proj/runs/$r/output/which"
     done
-    printf '2026-01-01T00:00:01Z\n' >"$REMOTE/projects/proj/runs/r1/created_at"
-    printf '2026-01-01T00:00:02Z\n' >"$REMOTE/projects/proj/runs/r2/created_at"
+    printf 'created_at=2026-01-01T00:00:01Z\n' >>"$REMOTE/projects/proj/runs/r1/status"
+    printf 'created_at=2026-01-01T00:00:02Z\n' >>"$REMOTE/projects/proj/runs/r2/status"
     run -0 --separate-stderr tccp-sync pull main --run r1
     run -0 --separate-stderr tccp-sync pull main --run r2
     run -0 --separate-stderr tccp-sync clean

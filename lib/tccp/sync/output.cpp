@@ -491,9 +491,13 @@ PullResult pull_output(remote::Remote &remote, const PullRequest &req, PullObser
   if (req.run_id.empty() && req.job.empty()) {
     throw Error(ExitCode::usage, "no run to pull: give a job or a run id");
   }
+  auto output = project_relative(req.output);
+  if (!output) {
+    throw Error(ExitCode::config, "output '" + req.output + "' is not a path inside the project");
+  }
   CountingRemote counted(remote);
-  auto listed = counted.run(
-      helper_command(req.remote_root, "output_list", {req.project, req.run_id, req.job}));
+  auto listed = counted.run(helper_command(req.remote_root, "output_list",
+                                           {req.project, req.run_id, req.job, *output}));
   if (listed.exit_code != 0) {
     throw Error(ExitCode::failed,
                 "cannot list the output on " + remote.describe() + ": " + remote_error(listed));
@@ -549,7 +553,7 @@ PullResult pull_output(remote::Remote &remote, const PullRequest &req, PullObser
   }
 
   if (!resumes.empty() || !whole.empty()) {
-    std::vector<std::string> args{req.project, l.run_id};
+    std::vector<std::string> args{req.project, l.run_id, *output};
     for (const auto &r : resumes) {
       args.push_back(std::to_string(r.offset));
       args.push_back(r.path);
@@ -648,8 +652,12 @@ CleanResult clean_output(remote::Remote &remote, const CleanRequest &req) {
       }
     }
   }
+  auto output = project_relative(req.output);
+  if (!output) {
+    throw Error(ExitCode::config, "output '" + req.output + "' is not a path inside the project");
+  }
   CountingRemote counted(remote);
-  std::vector<std::string> args{req.project};
+  std::vector<std::string> args{req.project, *output};
   if (!req.job.empty()) {
     args.push_back(req.job);
   }

@@ -1,7 +1,7 @@
 #pragma once
 /// Bringing a run's output back, and cleaning old output.
 ///
-/// A run's output dir (projects/P/runs/R/output on the cluster) comes back
+/// A run's output dir (projects/P/runs/R/<output> on the cluster) comes back
 /// to <project>/<output>/<job>/<timestamp>/ with <output>/<job>/latest (a
 /// relative symlink) pointing at it. Two round trips at most: a listing,
 /// then one stream with what is missing locally. Files arrive as
@@ -26,6 +26,7 @@ struct PullRequest {
   std::string project;
   std::string run_id;                 ///< empty: the newest run of `job`
   std::string job;                    ///< names output/<job>/ (and finds the run)
+  std::string output = "output";      ///< the output dir, relative to the project
   std::filesystem::path local_output; ///< <project_dir>/<output>
   /// Paths inside the output dir never downloaded (the cache dir when the
   /// user put it there).
@@ -67,6 +68,7 @@ struct CleanRequest {
   std::string remote_root = "~/.tccp";
   std::string project;
   std::string job;                    ///< empty: every job
+  std::string output = "output";      ///< the output dir, relative to the project
   std::filesystem::path local_output; ///< <project_dir>/<output>
 };
 

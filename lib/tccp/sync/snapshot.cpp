@@ -43,8 +43,7 @@ Snapshot parse_snapshot_answer(const SnapshotRequest &request, const remote::Exe
   s.code_digest = out.substr(9);
   s.run_dir =
       request.remote_root + "/" + project_target(request.project) + "/runs/" + request.run_id;
-  s.code_dir = s.run_dir + "/code";
-  s.output_dir = s.run_dir + "/output";
+  s.output_dir = s.run_dir + "/" + *project_relative(request.output);
   return s;
 }
 

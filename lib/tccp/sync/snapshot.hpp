@@ -3,13 +3,14 @@
 /// the project's current tree, made on the cluster by the helper command
 /// `snapshot`. A push during the run never changes the run's files.
 ///
-/// Layout made for run R of project P (under the tccp root):
-///   projects/P/runs/R/code/           the snapshot (cwd of the program)
-///   projects/P/runs/R/code/<output>   -> ../output (relative link)
-///   projects/P/runs/R/code/<rodata>   -> the rodata tree (linked, not copied)
-///   projects/P/runs/R/output/         what the run writes; pulled back later
-///   projects/P/runs/R/job             the job name
-///   projects/P/runs/R/created_at      RFC 3339 UTC time of the snapshot
+/// Layout made for run R of project P (under the tccp root), shared with
+/// the launch side, which adds its logs and extends `status`:
+///   projects/P/runs/R/                the snapshot (cwd of the program)
+///   projects/P/runs/R/<output>/       what the run writes; pulled back later
+///   projects/P/runs/R/<rodata>        -> the rodata tree (linked, not copied)
+///   projects/P/runs/R/status          job=, created_at=, code_digest= lines
+/// Inside the helper, `sync_snapshot_tree PROJECT DEST` makes the copy
+/// alone (for a launch command that builds the run dir itself).
 #include <string>
 #include <vector>
 
@@ -28,9 +29,8 @@ struct SnapshotRequest {
 
 struct Snapshot {
   std::string code_digest; ///< tree digest of the code (as in the sync object)
-  std::string run_dir;     ///< <root>/projects/P/runs/R
-  std::string code_dir;    ///< <run_dir>/code
-  std::string output_dir;  ///< <run_dir>/output
+  std::string run_dir;     ///< <root>/projects/P/runs/R (the code)
+  std::string output_dir;  ///< <run_dir>/<output>
 };
 
 /// The helper command line for the snapshot, for callers that batch it with

@@ -421,6 +421,7 @@ int pull_action(cli::Context &ctx, const Flags &f) {
   req.project = c.spec.project;
   req.run_id = c.run_id;
   req.job = c.job;
+  req.output = c.spec.output;
   std::string output = *sync::project_relative(c.spec.output);
   req.local_output = c.spec.project_dir / output;
   if (c.cache) {
@@ -455,6 +456,7 @@ int clean_action(cli::Context &ctx, const Flags &f) {
   req.remote_root = c.cluster.remote_root;
   req.project = c.spec.project;
   req.job = f.job; // none named: every job
+  req.output = c.spec.output;
   req.local_output = c.spec.project_dir / *sync::project_relative(c.spec.output);
   sync::CleanResult r = sync::clean_output(*remote, req);
   proto::Envelope out;
@@ -497,10 +499,9 @@ int snapshot_action(cli::Context &ctx, const Flags &f) {
   Json j = Json::object();
   j["code_digest"] = s.code_digest;
   j["run_dir"] = s.run_dir;
-  j["code_dir"] = s.code_dir;
   j["output_dir"] = s.output_dir;
   out.data["snapshot"] = j;
-  ctx.emit(out, [&] { std::cout << s.code_dir << " (" << s.code_digest.substr(0, 12) << ")\n"; });
+  ctx.emit(out, [&] { std::cout << s.run_dir << " (" << s.code_digest.substr(0, 12) << ")\n"; });
   return 0;
 }
 

@@ -49,9 +49,15 @@ protected:
     snapshot(m_local, req);
     fs::path run_dir = target() / "runs" / run;
     if (!created_at.empty()) {
-      write_file(run_dir / "created_at", created_at + "\n");
+      set_status(run, "created_at=" + created_at);
     }
     return run_dir / "output";
+  }
+
+  // Adds a line to the run's status file (later lines win, as on the launch side).
+  void set_status(const std::string& run, const std::string& line) {
+    fs::path status = target() / "runs" / run / "status";
+    write_file(status, read_file(status) + line + "\n");
   }
 
   PullRequest request(const std::string &job, const std::string &run = "") const {
@@ -199,7 +205,7 @@ TEST_F(Output, CleanKeepsTheLatestPerJobLocallyAndOnTheCluster) {
   fs::path e1 = start_run("eval-1", "eval", "2026-01-01T00:00:03Z");
   write_file(e1 / "a", "e");
   for (auto *run : {"train-1", "train-2", "eval-1"}) {
-    write_file(target() / "runs" / run / "status", "state=finished\nexit_code=0\n");
+    set_status(run, "state=finished");
   }
   pull_output(m_local, request("train", "train-1"));
   pull_output(m_local, request("train", "train-2"));
@@ -227,7 +233,7 @@ TEST_F(Output, CleanLeavesARunningRunAlone) {
   fs::path o1 = start_run("t-1", "train", "2026-01-01T00:00:01Z");
   write_file(o1 / "a", "1");
   fs::path o2 = start_run("t-2", "train", "2026-01-01T00:00:02Z");
-  write_file(target() / "runs" / "t-1" / "status", "state=running\n");
+  set_status("t-1", "state=running");
   CleanRequest c;
   c.remote_root = m_root.string();
   c.project = "proj";

@@ -396,15 +396,17 @@ TEST_F(Push, RunSnapshotIsUnchangedByALaterPush) {
   auto snap = snapshot(counted, req);
   EXPECT_EQ(counted.round_trips(), 1);
   EXPECT_EQ(snap.code_digest, pushed.tree.digest);
-  fs::path code = target() / "runs" / "train-1" / "code";
+  fs::path code = target() / "runs" / "train-1";
+  EXPECT_EQ(snap.run_dir, m_root.string() + "/projects/proj/runs/train-1");
+  EXPECT_EQ(snap.output_dir, snap.run_dir + "/output");
   EXPECT_EQ(read_file(code / "model.py"), "v1");
-  // Output and rodata are links, not copies.
-  EXPECT_EQ(fs::read_symlink(code / "output"), "../output");
-  EXPECT_EQ(fs::read_symlink(code / "data"), "../../../rodata/data/tree");
+  // The output dir is the run's own; rodata is linked, not copied.
+  EXPECT_TRUE(fs::is_directory(fs::symlink_status(code / "output")));
+  EXPECT_EQ(fs::read_symlink(code / "data"), "../../rodata/data/tree");
   EXPECT_EQ(read_file(code / "data" / "x.csv"), "x");
-  write_file(code / "output" / "result.txt", "r");
-  EXPECT_EQ(read_file(target() / "runs" / "train-1" / "output" / "result.txt"), "r");
-  EXPECT_EQ(tccp::util::trim(read_file(target() / "runs" / "train-1" / "job")), "train");
+  std::string status = read_file(code / "status");
+  EXPECT_NE(status.find("job=train\n"), std::string::npos) << status;
+  EXPECT_NE(status.find("code_digest=" + pushed.tree.digest + "\n"), std::string::npos);
 
   put("model.py", "v2");
   fs::remove(m_project / "old.py");
