@@ -80,6 +80,50 @@ _tccp_describe_config() {
 _tccp_config() { _tccp_tool config 1; }
 complete -F _tccp_config tccp-config
 
+_tccp_describe_sync() {
+    case $1 in
+    '')
+        _tccp_cmds='push ls pull clean snapshot'
+        _tccp_opts='-h --help --version --json -q --quiet -v --verbose'
+        _tccp_vopts=''
+        _tccp_dopts=''
+        ;;
+    push)
+        _tccp_cmds=''
+        _tccp_opts='-h --help -C --project --env --no-env --output --rodata --host --user --port --remote-root --allocation --job'
+        _tccp_vopts='-C --project --env --output --rodata --host --user --port --remote-root --allocation --job'
+        _tccp_dopts=''
+        ;;
+    ls)
+        _tccp_cmds=''
+        _tccp_opts='-h --help -C --project --env --no-env --output --rodata --host --user --port --remote-root -z --job'
+        _tccp_vopts='-C --project --env --output --rodata --host --user --port --remote-root --job'
+        _tccp_dopts=''
+        ;;
+    pull)
+        _tccp_cmds=''
+        _tccp_opts='-h --help -C --project --env --no-env --output --rodata --host --user --port --remote-root --run'
+        _tccp_vopts='-C --project --env --output --rodata --host --user --port --remote-root --run'
+        _tccp_dopts=''
+        ;;
+    clean)
+        _tccp_cmds=''
+        _tccp_opts='-h --help -C --project --env --no-env --output --rodata --host --user --port --remote-root'
+        _tccp_vopts='-C --project --env --output --rodata --host --user --port --remote-root'
+        _tccp_dopts=''
+        ;;
+    snapshot)
+        _tccp_cmds=''
+        _tccp_opts='-h --help -C --project --env --no-env --output --rodata --host --user --port --remote-root --run --job'
+        _tccp_vopts='-C --project --env --output --rodata --host --user --port --remote-root --run --job'
+        _tccp_dopts=''
+        ;;
+    *) _tccp_cmds='' _tccp_opts='' _tccp_vopts='' _tccp_dopts='' ;;
+    esac
+}
+_tccp_sync() { _tccp_tool sync 1; }
+complete -F _tccp_sync tccp-sync
+
 _tccp() {
     local cur=${COMP_WORDS[COMP_CWORD]}
     if ((COMP_CWORD == 1)); then
@@ -103,6 +147,22 @@ _tccp() {
             mapfile -t COMPREPLY < <(compgen -f -- "$cur")
         fi
         ;;
+    return)
+        _tccp_describe_sync pull
+        if [[ $cur == -* ]]; then
+            mapfile -t COMPREPLY < <(compgen -W "$_tccp_opts" -- "$cur")
+        else
+            mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+        fi
+        ;;
+    clean)
+        _tccp_describe_sync clean
+        if [[ $cur == -* ]]; then
+            mapfile -t COMPREPLY < <(compgen -W "$_tccp_opts" -- "$cur")
+        else
+            mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+        fi
+        ;;
     refresh)
         _tccp_describe_config validate
         if [[ $cur == -* ]]; then
@@ -112,6 +172,7 @@ _tccp() {
         fi
         ;;
     config) _tccp_tool config 2 ;;
+    sync) _tccp_tool sync 2 ;;
     help) mapfile -t COMPREPLY < <(compgen -W 'setup register run view restart cancel jobs info logs tail output initlogs open ssh exec clusterssh status allocs dealloc return clean refresh config connect alloc sync launch logs tunnel gpus' -- "$cur") ;;
     *) mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
     esac
