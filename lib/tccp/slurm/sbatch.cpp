@@ -18,9 +18,7 @@ std::string choose_partition(const ResourceRequest& request, const std::string& 
 }
 
 std::vector<std::string> holder_sbatch_options(const ResourceRequest& request,
-                                               const std::string& job_name,
-                                               const std::string& chdir,
-                                               const std::string& output) {
+                                               const std::string& job_name) {
   std::vector<std::string> args{"--parsable", "--job-name=" + job_name, "--no-requeue",
                                 "--nodes=1", "--ntasks=1"};
   if (request.gpu.count > 0) {
@@ -40,9 +38,15 @@ std::vector<std::string> holder_sbatch_options(const ResourceRequest& request,
   if (!request.exclude_nodes.empty()) {
     args.push_back("--exclude=" + util::join(request.exclude_nodes, ","));
   }
-  args.push_back("--chdir=" + chdir);
-  args.push_back("--output=" + output);
   return args;
+}
+
+long long holder_time_limit_s(long long job_s, const Duration& partition_max) {
+  long long want = job_s + std::max<long long>(3600, job_s);
+  if (partition_max.kind == Duration::Kind::seconds) {
+    want = std::min(want, partition_max.seconds);
+  }
+  return std::max(want, job_s);
 }
 
 std::optional<std::string> parse_sbatch_job_id(std::string_view output) {

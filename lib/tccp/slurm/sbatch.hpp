@@ -28,12 +28,18 @@ std::string choose_partition(const ResourceRequest& request, const std::string& 
                              const std::string& default_partition);
 
 /// sbatch options for a holder of `request` (without the script): --parsable,
-/// --job-name, --no-requeue, --gres, --mem, --cpus-per-task, --time,
-/// --partition (when not empty), --exclude (when any), --chdir, --output.
+/// --job-name, --no-requeue, one node and task, --gres, --mem,
+/// --cpus-per-task, --time, --partition (when not empty), --exclude (when
+/// any). The remote helper adds --chdir and --output under the tccp root.
 std::vector<std::string> holder_sbatch_options(const ResourceRequest& request,
-                                               const std::string& job_name,
-                                               const std::string& chdir,
-                                               const std::string& output);
+                                               const std::string& job_name);
+
+/// The time limit to ask for a holder serving a job of `job_s`: twice the
+/// job's time, and at least an hour more, so that the next run fits in what
+/// is left (reuse needs SLURM's remaining time to cover the job's); capped
+/// by the partition's MaxTime when known, never below the job's own time.
+/// The holder gives the node back after its idle timeout anyway.
+long long holder_time_limit_s(long long job_s, const Duration& partition_max);
 
 /// The job id in `sbatch --parsable` output ("123" or "123;cluster");
 /// nullopt when there is none.

@@ -141,3 +141,17 @@ bool is_hopeless_reason(std::string_view reason) {
 }
 
 } // namespace tccp::slurm
+
+namespace tccp::slurm {
+
+std::vector<std::string> hopeless_reasons() {
+  std::vector<std::string> out;
+  for (const auto& x : reasons) {
+    if (x.hopeless) {
+      out.emplace_back(x.code);
+    }
+  }
+  return out;
+}
+
+} // namespace tccp::slurm

@@ -2,6 +2,7 @@
 /// SLURM job states and pending reasons, and what they mean in words.
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tccp::slurm {
 
@@ -49,5 +50,9 @@ std::string describe_pending_reason(std::string_view reason);
 /// (time limit above the partition's, impossible constraints, a held or
 /// invalid QOS/account), so waiting is pointless.
 bool is_hopeless_reason(std::string_view reason);
+
+/// Every reason is_hopeless_reason() accepts (the remote helper stops
+/// waiting on them).
+std::vector<std::string> hopeless_reasons();
 
 } // namespace tccp::slurm

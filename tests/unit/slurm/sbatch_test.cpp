@@ -35,18 +35,17 @@ TEST(HolderSbatch, GpuRequestHasGresMemCpusTimePartition) {
   auto r = gpu_request();
   r.partition = choose_partition(r, "gpu", "");
   r.exclude_nodes = {"c2", "c3"};
-  auto args = holder_sbatch_options(r, "tccp:demo", "/h/.tccp/allocs", "/h/.tccp/allocs/%j.log");
+  auto args = holder_sbatch_options(r, "tccp:demo");
   EXPECT_EQ(args, (std::vector<std::string>{
                       "--parsable", "--job-name=tccp:demo", "--no-requeue", "--nodes=1",
                       "--ntasks=1", "--gres=gpu:a100:1", "--mem=32768M", "--cpus-per-task=4",
-                      "--time=01:00:00", "--partition=gpu", "--exclude=c2,c3",
-                      "--chdir=/h/.tccp/allocs", "--output=/h/.tccp/allocs/%j.log"}));
+                      "--time=01:00:00", "--partition=gpu", "--exclude=c2,c3"}));
 }
 
 TEST(HolderSbatch, CpuRequestHasNoGresAndNoPartitionByDefault) {
   ResourceRequest r;
   r.partition = choose_partition(r, "gpu", "");
-  auto args = holder_sbatch_options(r, "tccp:p", "/d", "/d/o");
+  auto args = holder_sbatch_options(r, "tccp:p");
   EXPECT_EQ(std::count_if(args.begin(), args.end(),
                           [](const std::string& a) {
                             return a.rfind("--gres", 0) == 0 || a.rfind("--partition", 0) == 0;
@@ -62,6 +61,14 @@ TEST(ChoosePartition, ExplicitThenGpuThenDefault) {
   ResourceRequest cpu;
   EXPECT_EQ(choose_partition(cpu, "gpu", "batch"), "batch");
   EXPECT_EQ(choose_partition(cpu, "gpu", ""), "");
+}
+
+TEST(HolderTime, TwiceTheJobAndAtLeastAnHourMoreWithinThePartition) {
+  EXPECT_EQ(holder_time_limit_s(600, Duration::unknown()), 600 + 3600);
+  EXPECT_EQ(holder_time_limit_s(8 * 3600, Duration::unlimited()), 16 * 3600);
+  EXPECT_EQ(holder_time_limit_s(20 * 3600, Duration::of(86400)), 86400);
+  EXPECT_EQ(holder_time_limit_s(2 * 86400, Duration::of(86400)), 2 * 86400)
+      << "never below the job's own time (SLURM then says PartitionTimeLimit)";
 }
 
 TEST(SbatchParsable, ReadsIdWithAndWithoutCluster) {
