@@ -475,29 +475,16 @@ cmd_run_start() {
     now_epoch >"$_ad/activity"
     lock_drop "$_ad/lock"
 
-    # One step: dtach in the foreground of srun (under proctrack/cgroup a
-    # daemonised dtach would die with its step); srun stays in the
-    # background here on the login node.
-    _holder=none
-    command -v dtach >/dev/null 2>&1 && _holder=dtach
-    _sock=$TCCP_NODE_DIR/sock/$spec_run_id
+    # One step whose task (run_step) stays in the foreground of srun, which
+    # itself stays in the background here on the login node.
     _time=
     [ -n "$spec_time_limit" ] && _time=--time=$spec_time_limit
-    if [ $_holder = dtach ]; then
-        set -- dtach -N "$_sock" -z "$TCCP_SELF" "$TCCP_ROOT" run_step "$RUN_DIR" dtach
-    else
-        set -- "$TCCP_SELF" "$TCCP_ROOT" run_step "$RUN_DIR" none
-    fi
-    # The socket directory must exist on the node before dtach starts: the
-    # step creates it through a tiny wrapper.
-    # shellcheck disable=SC2016 # expanded by the step's sh
     setsid nohup srun --jobid="$spec_alloc" --overlap --nodes=1 --ntasks=1 \
         --job-name="$spec_run_id" ${_time:+"$_time"} \
-        /bin/sh -c 'mkdir -p "$1" && chmod 700 "$1" "${1%/*}" 2>/dev/null; shift; exec "$@"' \
-        sh "$TCCP_NODE_DIR/sock" "$@" \
+        "$TCCP_SELF" "$TCCP_ROOT" run_step "$RUN_DIR" \
         </dev/null >"$RUN_DIR/.tccp/srun.out" 2>>"$RUN_DIR/.tccp/srun.log" &
     _srun=$!
-    status_set "$RUN_DIR" "srun_pid=$_srun" "srun_host=$(hostname)" "holder=$_holder"
+    status_set "$RUN_DIR" "srun_pid=$_srun" "srun_host=$(hostname)"
 
     # Wait until the runner reports its step (or srun fails).
     _n=0
@@ -573,7 +560,7 @@ run_finish() {
     status_set "$RUN_DIR" "state=$_state" "ended_at=$(now_utc)" "exit_code=$2" \
         "signal=$3" "failed_stage=$4" "reason=$(one_line "$5")"
     rm -f "$(alloc_dir "$spec_alloc")/runs/$spec_run_id"
-    now_epoch >"$(alloc_dir "$spec_alloc")/activity" 2>/dev/null
+    [ -d "$(alloc_dir "$spec_alloc")" ] && now_epoch >"$(alloc_dir "$spec_alloc")/activity"
     [ -n "${TCCP_LOCK_HEARTBEAT:-}" ] && kill "$TCCP_LOCK_HEARTBEAT" 2>/dev/null
     [ -n "${TCCP_HELD_LOCK:-}" ] && lock_drop "$TCCP_HELD_LOCK"
     case $_state in
@@ -659,7 +646,12 @@ env_init() {
             log_init "another run has been building $_key for an hour"
             stage_fail venv-lock "$_t" ""
         fi
-        (while sleep 20; do lock_refresh "$_venv.lock"; done) &
+        # The heartbeat holds none of our descriptors (a terminal or a pipe
+        # held open would keep dtach or the caller waiting).
+        (
+            exec </dev/null >/dev/null 2>&1
+            while sleep 20; do lock_refresh "$_venv.lock"; done
+        ) &
         TCCP_LOCK_HEARTBEAT=$!
         if [ -f "$_venv/.tccp-ready" ]; then
             stage_done venv "$_t" "built meanwhile by another run"
@@ -668,10 +660,16 @@ env_init() {
             _vlog=$RUN_DIR/.tccp/venv.log
             _flag=
             [ $_sys = sys ] && _flag=--system-site-packages
+            # Without pip when nothing is to be installed, or when the base
+            # Python's pip is visible in the venv (ensurepip takes seconds).
+            _nopip=
+            if [ ! -s "$_req" ] || { [ $_sys = sys ] && "$_base" -c 'import pip' >/dev/null 2>&1; }; then
+                _nopip=--without-pip
+            fi
             if command -v uv >/dev/null 2>&1; then
                 uv venv --python "$_base" $_flag "$_venv" >"$_vlog" 2>&1 || stage_fail venv "$_t" "$_vlog"
             else
-                "$_base" -m venv $_flag "$_venv" >"$_vlog" 2>&1 || stage_fail venv "$_t" "$_vlog"
+                "$_base" -m venv $_flag $_nopip "$_venv" >"$_vlog" 2>&1 || stage_fail venv "$_t" "$_vlog"
             fi
             stage_done venv "$_t" created
             _t=$(now_precise)
@@ -761,6 +759,15 @@ clear_step_env() {
     return 0
 }
 
+# sigint_ignored: true when this process ignores SIGINT (bit 2 of SigIgn).
+sigint_ignored() {
+    _ign=$(sed -n 's/^SigIgn:[[:space:]]*//p' /proc/self/status 2>/dev/null)
+    case $_ign in
+        *[2367abefABEF]) return 0 ;;
+    esac
+    return 1
+}
+
 # exec_program ARGS...: the user's program, in the run directory.
 exec_program() {
     cd "$RUN_DIR" || exit 1
@@ -777,9 +784,18 @@ exec_program() {
     export VIRTUAL_ENV PATH TCCP_RUN_ID TCCP_RUN_DIR
     unset PYTHONHOME
     if [ -n "${spec_package:-}" ]; then
-        exec "$TCCP_PYTHON" -m "$spec_package" "$@"
+        set -- -m "$spec_package" "$@"
+    else
+        set -- "$spec_script" "$@"
     fi
-    exec "$TCCP_PYTHON" "$spec_script" "$@"
+    # The run was started in the background of its supervisor, so SIGINT is
+    # ignored here; Python would then ignore Ctrl+C. Give it back its default.
+    if sigint_ignored; then
+        exec "$TCCP_PYTHON" -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execv(sys.executable, [sys.executable] + sys.argv[1:])' "$@"
+    fi
+    exec "$TCCP_PYTHON" "$@"
 }
 
 on_signal() {
@@ -794,19 +810,76 @@ signal_name() {
     esac
 }
 
-# cmd_run_step RUNDIR HOLDER: the run, inside its SLURM step: environment
-# init, then the program with its output in tccp.log (and on the dtach
-# terminal when HOLDER is dtach). Writes the status at every change.
-cmd_run_step() {
-    jobs_setup
+# load_spec RUNDIR: the run's spec and signal bookkeeping.
+load_spec() {
     RUN_DIR=$1
-    _holder=${2:-none}
     cd "$RUN_DIR" || die "no run directory $RUN_DIR"
     spec_reset
     eval "$(cat "$RUN_DIR/.tccp/spec")" || die "bad run spec in $RUN_DIR"
     TCCP_GOT_SIGNAL=
     TCCP_HELD_LOCK=
     TCCP_LOCK_HEARTBEAT=
+}
+
+# cmd_run_step RUNDIR: the task of the run's SLURM step, on the node. It
+# supervises: runs run_inner under dtach -N (or directly without dtach) and,
+# when that could not write a final status (killed), writes it. It must be
+# the step's task: when the task ends the step's other processes are killed.
+# SLURM signals only this task (a cancel, a time limit), and dtach puts the
+# run in its own session, so the supervisor passes SIGTERM on; it waits in
+# the background-and-wait way so that a signal interrupts the wait.
+cmd_run_step() {
+    jobs_setup
+    load_spec "$1"
+    trap 'on_signal TERM' TERM
+    trap 'on_signal HUP' HUP
+    trap 'on_signal INT' INT
+    exec 3>/dev/null
+    _holder=none
+    command -v dtach >/dev/null 2>&1 && _holder=dtach
+    _sock=$TCCP_NODE_DIR/sock/$spec_run_id
+    mkdir -p "$TCCP_NODE_DIR/sock" && chmod 700 "$TCCP_NODE_DIR" "$TCCP_NODE_DIR/sock"
+    status_set "$RUN_DIR" "step_id=${SLURM_STEP_ID:-}" "node=${SLURMD_NODENAME:-$(hostname)}" \
+        "pid=$$" "sock=$_sock" "step_started_epoch=$(now_epoch)" "holder=$_holder"
+    if [ $_holder = dtach ]; then
+        dtach -N "$_sock" -z "$TCCP_SELF" "$TCCP_ROOT" run_inner "$RUN_DIR" dtach &
+    else
+        "$TCCP_SELF" "$TCCP_ROOT" run_inner "$RUN_DIR" none &
+    fi
+    _child=$!
+    _forwarded=
+    while kill -0 "$_child" 2>/dev/null; do
+        wait "$_child"
+        if [ -n "$TCCP_GOT_SIGNAL" ] && [ -z "$_forwarded" ]; then
+            _forwarded=1
+            if [ $_holder = dtach ]; then
+                _ipid=$(status_get "$RUN_DIR" inner_pid)
+                [ -n "$_ipid" ] && kill -TERM -"$_ipid" 2>/dev/null
+            else
+                kill -TERM 0 2>/dev/null
+            fi
+        fi
+    done
+    # The inner runner may outlive dtach's master by a moment.
+    _ipid=$(status_get "$RUN_DIR" inner_pid)
+    _n=0
+    while [ -n "$_ipid" ] && kill -0 "$_ipid" 2>/dev/null && [ $_n -lt 100 ]; do
+        _n=$((_n + 1))
+        sleep 0.05
+    done
+    _st=$(status_get "$RUN_DIR" state)
+    is_terminal_state "$_st" && exit 0
+    [ "$_st" = killed ] && exit 0
+    run_finish failed "" "${TCCP_GOT_SIGNAL:-}" "" "the run ended without writing its status"
+}
+
+# cmd_run_inner RUNDIR HOLDER: the run itself, on the node: environment
+# init, then the program with its output in tccp.log (and on the dtach
+# terminal when HOLDER is dtach). Writes the status at every change.
+cmd_run_inner() {
+    jobs_setup
+    load_spec "$1"
+    _holder=${2:-none}
     trap 'on_signal TERM' TERM
     trap 'on_signal HUP' HUP
     trap ':' INT
@@ -815,9 +888,7 @@ cmd_run_step() {
     else
         exec 3>/dev/null
     fi
-    status_set "$RUN_DIR" "step_id=${SLURM_STEP_ID:-}" "node=${SLURMD_NODENAME:-$(hostname)}" "pid=$$" \
-        "sock=$TCCP_NODE_DIR/sock/$spec_run_id" "init_started_at=$(now_utc)" \
-        "step_started_epoch=$(now_epoch)" "holder=$_holder"
+    status_set "$RUN_DIR" "inner_pid=$$" "init_started_at=$(now_utc)"
     if [ -f "$RUN_DIR/.tccp/cancelled" ]; then
         run_finish cancelled "" "" "" "cancelled before it started"
     fi
@@ -882,8 +953,10 @@ cmd_run_cancel() {
         _n=$((_n + 1))
         sleep 0.02
     done
+    # SIGTERM first, so that the runner records the cancel and releases what
+    # it holds; a step cancel without a signal would SIGKILL everything.
     if [ -n "$_step" ]; then
-        scancel "$_alloc.$_step" 2>/dev/null
+        scancel --signal=TERM "$_alloc.$_step" 2>/dev/null
     else
         _srun=$(status_get "$RUN_DIR" srun_pid)
         [ -n "$_srun" ] && kill "$_srun" 2>/dev/null
@@ -892,9 +965,9 @@ cmd_run_cancel() {
     while [ $_n -lt 100 ]; do
         _st=$(status_get "$RUN_DIR" state)
         is_terminal_state "$_st" && break
-        [ "$_st" = killed ] && break
+        [ $_n -eq 60 ] && [ -n "$_step" ] && scancel "$_alloc.$_step" 2>/dev/null
         _n=$((_n + 1))
-        sleep 0.1
+        sleep 0.05
     done
     _st=$(status_get "$RUN_DIR" state)
     if ! is_terminal_state "$_st"; then
@@ -1068,25 +1141,22 @@ cmd_run_info() {
 }
 
 # cmd_view PROJECT SELECTOR [LINES]: on a terminal: the recent output, then
-# the live program through dtach (Ctrl+\ detaches). Exits with the program's
+# the live program through dtach (Ctrl+\\ detaches). Exits with the program's
 # exit code when it ends, 0 when detached.
 cmd_view() {
     [ $# -ge 2 ] || usage_die "usage: view PROJECT SELECTOR [LINES]"
     jobs_setup
     resolve_run "$1" "$2"
+    _lines=${3:-30}
     _st=$(status_get "$RUN_DIR" state)
-    if [ "$_st" = initializing ]; then
-        tail -n "${3:-30}" "$RUN_DIR/init.log"
-    fi
-    tail -n "${3:-30}" "$RUN_DIR/tccp.log"
     if ! is_terminal_state "$_st" && [ "$(status_get "$RUN_DIR" holder)" = dtach ]; then
-        _sock=$(status_get "$RUN_DIR" sock)
         _alloc=$(status_get "$RUN_DIR" alloc_id)
         _node=$(status_get "$RUN_DIR" node)
-        printf '[tccp: attached to %s on %s; Ctrl+\\ detaches, Ctrl+C reaches the program]\r\n' \
+        printf '[tccp: attaching to %s on %s; Ctrl+\\ detaches, Ctrl+C reaches the program]\n' \
             "$RUN_ID" "$_node"
         srun --jobid="$_alloc" --overlap --nodes=1 --ntasks=1 --nodelist="$_node" \
-            --job-name="view:$RUN_ID" --pty dtach -a "$_sock" -r winch 2>"$RUN_DIR/.tccp/view.err"
+            --job-name="view:$RUN_ID" --pty \
+            "$TCCP_SELF" "$TCCP_ROOT" view_step "$RUN_DIR" "$_lines" 2>"$RUN_DIR/.tccp/view.err"
         # The runner writes its final status just before dtach ends.
         _n=0
         while [ $_n -lt 20 ]; do
@@ -1095,18 +1165,41 @@ cmd_view() {
             _n=$((_n + 1))
             sleep 0.05
         done
-    elif ! is_terminal_state "$_st"; then
-        printf '[tccp: %s has no terminal holder (dtach missing on the node): following its log; input does not reach it]\n' "$RUN_ID"
-        _size=$(wc -c <"$RUN_DIR/tccp.log" | tr -d ' ')
-        follow_run "$_size" 2>/dev/null
-        _st=$(status_get "$RUN_DIR" state)
+    else
+        [ "$_st" = initializing ] && tail -n "$_lines" "$RUN_DIR/init.log"
+        tail -n "$_lines" "$RUN_DIR/tccp.log"
+        if ! is_terminal_state "$_st"; then
+            printf '[tccp: %s has no terminal holder (dtach missing on the node): following its log; input does not reach it]\n' "$RUN_ID"
+            _size=$(wc -c <"$RUN_DIR/tccp.log" | tr -d ' ')
+            follow_run "$_size" 2>/dev/null
+            _st=$(status_get "$RUN_DIR" state)
+        fi
     fi
     if is_terminal_state "$_st"; then
         _rc=$(status_get "$RUN_DIR" exit_code)
-        printf '[tccp: %s %s, exit code %s]\r\n' "$RUN_ID" "$_st" "${_rc:-none}"
+        printf '[tccp: %s %s, exit code %s]\n' "$RUN_ID" "$_st" "${_rc:-none}"
         case $_rc in '' | *[!0-9]*) exit 1 ;; esac
         exit "$_rc"
     fi
-    printf '\r\n[tccp: detached; %s keeps running]\r\n' "$RUN_ID"
+    printf '[tccp: detached; %s keeps running]\n' "$RUN_ID"
     exit 0
+}
+
+# cmd_view_step RUNDIR LINES: on the run's node, on the pty of an srun --pty
+# step: the recent output, then dtach's live session. dtach clears the
+# screen when it attaches (6 bytes, always its first write); they are
+# dropped so that the history stays on screen.
+cmd_view_step() {
+    jobs_setup
+    RUN_DIR=$1
+    _sock=$(status_get "$RUN_DIR" sock)
+    if [ "$(status_get "$RUN_DIR" state)" = initializing ]; then
+        tail -n "$2" "$RUN_DIR/init.log"
+    fi
+    tail -n "$2" "$RUN_DIR/tccp.log"
+    [ -S "$_sock" ] || exit 0
+    dtach -a "$_sock" -r winch | {
+        dd bs=6 count=1 >/dev/null 2>&1
+        exec cat
+    }
 }

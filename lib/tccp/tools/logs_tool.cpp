@@ -1,6 +1,7 @@
 #include "tccp/tools/logs_tool.hpp"
 
 #include <cstdlib>
+#include <fcntl.h>
 #include <iostream>
 #include <unistd.h>
 
@@ -63,6 +64,25 @@ private:
   FollowEnd* m_end;
   std::string m_buffer;
 };
+
+// True when the user is at a terminal: stdout is one, and stdin is one or
+// can be made one (in a pipeline stdin carries the document; the keyboard is
+// then reached through /dev/tty).
+bool at_terminal() {
+  if (!util::is_terminal(STDOUT_FILENO)) {
+    return false;
+  }
+  if (::isatty(STDIN_FILENO) != 0) {
+    return true;
+  }
+  int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    return false;
+  }
+  bool ok = ::dup2(fd, STDIN_FILENO) == STDIN_FILENO;
+  ::close(fd);
+  return ok;
+}
 
 void write_out(std::string_view data) {
   std::cout.write(data.data(), static_cast<std::streamsize>(data.size()));
@@ -224,7 +244,7 @@ int logs_main(int argc, char** argv) {
             [](cli::Context& ctx) {
               auto context = load_context(opts.job);
               auto remote = connect(context);
-              if (!util::is_terminal(STDIN_FILENO) || !util::is_terminal(STDOUT_FILENO)) {
+              if (!at_terminal()) {
                 ctx.printer().info("not a terminal: following the log instead");
                 return end_status(follow_log(*remote, context, opts.job, "tailfollow", opts.lines),
                                   ctx.printer());
@@ -240,7 +260,7 @@ int logs_main(int argc, char** argv) {
               auto context = context_from_envelope(proto::read_input(std::cin, "job"));
               std::string selector = run_selector(context.envelope.data);
               auto remote = connect(context);
-              if (util::is_terminal(STDIN_FILENO) && util::is_terminal(STDOUT_FILENO)) {
+              if (at_terminal()) {
                 return view_run(*remote, context, selector);
               }
               return end_status(follow_log(*remote, context, selector, "follow", 0),
