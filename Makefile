@@ -7,7 +7,7 @@ CMAKE_FLAGS += -DTCCP_WERROR=ON
 endif
 
 .PHONY: all deps configure build test unit bats demo cluster-up cluster-down \
-        cluster-status bench format lint clean install
+        cluster-status bench format lint clean install docs
 
 all: build
 
@@ -53,6 +53,11 @@ lint: build
 	@shellcheck -s sh remote/parts/*.sh scripts/*.sh
 	@run-clang-tidy -quiet -p $(BUILD) 'lib/tccp/.*\.cpp$$' >/dev/null 2>&1 || \
 	  clang-tidy -p $(BUILD) --quiet $$(find lib -name '*.cpp') 
+
+# Man pages and shell completions, generated from the tools' flag tables
+# (tests/bats/docs.bats fails when the committed ones drift).
+docs: build
+	@scripts/gen-docs.sh .
 
 install: build
 	@cmake --install $(BUILD)

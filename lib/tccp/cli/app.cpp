@@ -33,7 +33,11 @@ proto::Json describe_options(const CLI::App& app) {
     if (opt->get_positional()) {
       o["positional"] = opt->get_name();
     }
-    o["takes_value"] = opt->get_type_size() != 0;
+    o["takes_value"] = opt->get_items_expected_max() != 0;
+    if (opt->get_items_expected_max() != 0) {
+      o["value_name"] = opt->get_type_name();
+    }
+    o["required"] = opt->get_required();
     o["description"] = opt->get_description();
     opts.push_back(o);
   }
@@ -76,6 +80,7 @@ proto::Json describe(const CLI::App& app) {
   proto::Json j;
   j["name"] = app.get_name();
   j["summary"] = app.get_description();
+  j["details"] = app.get_footer();
   j["options"] = describe_options(app);
   j["commands"] = proto::Json::array();
   for (const CLI::App* sub : app.get_subcommands({})) {

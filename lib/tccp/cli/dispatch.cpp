@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tccp/cli/docs.hpp"
 #include "tccp/cli/repl.hpp"
 #include "tccp/core/error.hpp"
 #include "tccp/util/process.hpp"
@@ -27,7 +28,7 @@ Stage tool_stage(const std::string& tool, std::vector<std::string> args) {
 Verb simple(const std::string& name, const std::string& summary, const std::string& tool,
             std::vector<std::string> args) {
   args.emplace_back("$@");
-  return Verb{name, summary, {tool_stage(tool, std::move(args))}};
+  return Verb{name, summary, {Stage{tool, std::move(args)}}};
 }
 
 void print_help() {
@@ -256,6 +257,14 @@ int dispatch_main(int argc, char** argv) {
       return dispatch_main_help(rest.front());
     }
     print_help();
+    return 0;
+  }
+  if (sub == "--gen-docs" && rest.size() == 1) {
+    // Hidden: `make docs` writes man/ and completions/ from the tools'
+    // flag tables (see docs.hpp).
+    for (const auto& path : generate_docs(rest.front())) {
+      std::cerr << "wrote " << path << '\n';
+    }
     return 0;
   }
   if (sub == "--version") {

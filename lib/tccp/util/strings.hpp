@@ -27,7 +27,8 @@ std::string shell_join(const std::vector<std::string>& words);
 /// std::invalid_argument on an unterminated quote.
 std::vector<std::string> shell_split(std::string_view line);
 
-/// Levenshtein edit distance.
+/// Edit distance where inserting, deleting or replacing a character, or
+/// swapping two neighbours, is one edit (optimal string alignment).
 std::size_t edit_distance(std::string_view a, std::string_view b);
 
 /// The candidate closest to `word` when it is a plausible typo (git's rule of
