@@ -154,6 +154,7 @@ struct MuxServer::Impl {
   std::optional<Error> worker_error;
   int attempt = 0;
   Clock::time_point reconnect_at{};
+  Clock::time_point attempt_started{};
 
   bool was_active = false;
   Clock::time_point active_since{};
@@ -358,6 +359,10 @@ struct MuxServer::Impl {
       }
       c.phase = Phase::queued;
       c.queued_at = Clock::now();
+      if (link == Link::reconnecting && !worker_running) {
+        // Someone is waiting: try now rather than at the next backoff step.
+        reconnect_at = c.queued_at;
+      }
     }
     if (c.forward) {
       c.to_remote += c.in;
@@ -1011,6 +1016,7 @@ struct MuxServer::Impl {
       return;
     }
     ++attempt;
+    attempt_started = Clock::now();
     log("reconnecting to " + target.describe() + " (attempt " + std::to_string(attempt) + ")");
     worker_done = false;
     worker_running = true;
@@ -1064,6 +1070,15 @@ struct MuxServer::Impl {
       end_reason = std::string("re-authentication failed: ") + e.what();
       return;
     }
+    // Requests that waited for this attempt learn why it failed; later ones
+    // wait for the next.
+    for (auto& c : clients) {
+      if (c->phase == Phase::queued && !c->internal && c->queued_at <= attempt_started) {
+        fail_client(*c, Error(ExitCode::unreachable, e.what(),
+                              "tccp-connect keeps trying; check your network and run the "
+                              "command again"));
+      }
+    }
     static constexpr int backoff_s[] = {1, 2, 4, 8, 15, 30};
     int idx = std::min<int>(attempt - 1, static_cast<int>(std::size(backoff_s)) - 1);
     reconnect_at = Clock::now() + std::chrono::seconds(backoff_s[idx]);
@@ -1077,8 +1092,8 @@ struct MuxServer::Impl {
     for (auto& c : clients) {
       if (c->phase == Phase::queued && now - c->queued_at > opt.queue_timeout) {
         fail_client(*c, Error(ExitCode::unreachable,
-                              "cannot reach " + target.describe() +
-                                  (last_error.empty() ? "" : ": " + last_error),
+                              last_error.empty() ? "cannot reach " + target.describe()
+                                                 : last_error,
                               "tccp-connect keeps trying; check your network"));
       }
     }

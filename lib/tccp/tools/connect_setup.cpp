@@ -115,7 +115,7 @@ void write_cluster_config(const std::filesystem::path& path, const std::string& 
 
 int run_setup(const SetupFlags& f, cli::Context& ctx) {
   std::filesystem::path home = tccp_home();
-  config::ClusterProfile current = load_profile();
+  config::ClusterProfile current = config::load_cluster_profile();
 
   std::unique_ptr<ssh::Prompter> tty;
   {

@@ -49,7 +49,7 @@ struct Flags {
 };
 
 config::ClusterProfile profile_from(const Flags& f) {
-  config::ClusterProfile p = load_profile();
+  config::ClusterProfile p = config::load_cluster_profile();
   if (!f.host.empty() && f.host != p.host) {
     // Another cluster than the configured one: start from defaults.
     p = config::ClusterProfile{};

@@ -4,8 +4,7 @@
 #include <iostream>
 #include <unistd.h>
 
-#include <yaml-cpp/yaml.h>
-
+#include "tccp/config/project.hpp"
 #include "tccp/core/error.hpp"
 #include "tccp/remote/mux_remote.hpp"
 #include "tccp/ssh/credentials.hpp"
@@ -56,28 +55,6 @@ std::filesystem::path runtime_dir() {
   return tccp_home() / "run";
 }
 
-long long parse_duration_s(const YAML::Node& node, long long fallback) {
-  if (!node || node.IsNull()) {
-    return fallback;
-  }
-  std::string text = node.as<std::string>();
-  if (text.empty()) {
-    return fallback;
-  }
-  long long mult = 1;
-  char unit = text.back();
-  if (unit == 's' || unit == 'm' || unit == 'h' || unit == 'd') {
-    mult = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600 : 86400;
-    text.pop_back();
-  }
-  try {
-    return std::stoll(text) * mult;
-  } catch (const std::exception&) {
-    throw Error(ExitCode::config, "bad duration '" + node.as<std::string>() + "' in config.yaml",
-                "write it like 3600, 30m or 1h");
-  }
-}
-
 ssh::ConnectContext make_context(const DirectOptions& options, ssh::Prompter* prompter,
                                  const ssh::CredentialStore* store) {
   ssh::ConnectContext ctx;
@@ -91,12 +68,7 @@ ssh::ConnectContext make_context(const DirectOptions& options, ssh::Prompter* pr
 
 } // namespace
 
-std::filesystem::path tccp_home() {
-  if (const char* home = std::getenv("TCCP_HOME"); home != nullptr && *home != '\0') {
-    return home;
-  }
-  return util::home_dir() / ".tccp";
-}
+std::filesystem::path tccp_home() { return config::tccp_home(); }
 
 MasterPaths master_paths(const config::ClusterProfile& profile) {
   std::string key = safe_name(profile.name) + "-" +
@@ -164,64 +136,6 @@ std::unique_ptr<remote::Remote> open_remote(const config::ClusterProfile& profil
     return master;
   }
   return open_direct(profile, DirectOptions{});
-}
-
-config::ClusterProfile load_profile() {
-  config::ClusterProfile p;
-  std::filesystem::path file = tccp_home() / "config.yaml";
-  std::error_code ec;
-  if (!std::filesystem::exists(file, ec)) {
-    return p;
-  }
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(file.string());
-  } catch (const YAML::Exception& e) {
-    throw Error(ExitCode::config, file.string() + ": " + e.what());
-  }
-  YAML::Node c = root["cluster"];
-  if (!c || !c.IsMap()) {
-    return p;
-  }
-  try {
-    if (c["name"]) {
-      p.name = c["name"].as<std::string>();
-    }
-    if (c["host"]) {
-      p.host = c["host"].as<std::string>();
-    }
-    if (c["port"]) {
-      p.port = c["port"].as<int>();
-    }
-    if (c["user"]) {
-      p.user = c["user"].as<std::string>();
-    }
-    if (c["identity_files"]) {
-      if (c["identity_files"].IsSequence()) {
-        for (const auto& f : c["identity_files"]) {
-          p.identity_files.push_back(f.as<std::string>());
-        }
-      } else {
-        p.identity_files.push_back(c["identity_files"].as<std::string>());
-      }
-    }
-    if (c["known_hosts"]) {
-      p.known_hosts = c["known_hosts"].as<std::string>();
-    }
-    if (c["askpass"]) {
-      p.askpass = c["askpass"].as<std::string>();
-    }
-    if (c["proxy_jump"]) {
-      p.proxy_jump = c["proxy_jump"].as<std::string>();
-    }
-    if (c["remote_root"]) {
-      p.remote_root = c["remote_root"].as<std::string>();
-    }
-    p.connect_idle_timeout_s = parse_duration_s(c["connect_idle_timeout"], p.connect_idle_timeout_s);
-  } catch (const YAML::Exception& e) {
-    throw Error(ExitCode::config, file.string() + ": cluster: " + e.what());
-  }
-  return p;
 }
 
 } // namespace tccp::tools

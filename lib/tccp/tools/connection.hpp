@@ -15,7 +15,7 @@
 
 namespace tccp::tools {
 
-/// $TCCP_HOME, else ~/.tccp.
+/// $TCCP_HOME, else ~/.tccp (config::tccp_home).
 std::filesystem::path tccp_home();
 
 /// Where the master of a cluster keeps its socket, lock and log: a 0700
@@ -57,9 +57,5 @@ std::unique_ptr<remote::Remote> open_direct(const config::ClusterProfile& profil
 std::unique_ptr<ssh::Session> connect_session(const config::ClusterProfile& profile,
                                               const DirectOptions& options,
                                               std::optional<ssh::Secret>* captured = nullptr);
-
-/// The cluster profile from $TCCP_HOME/config.yaml (`cluster:` section);
-/// a profile with an empty host when there is none.
-config::ClusterProfile load_profile();
 
 } // namespace tccp::tools
