@@ -78,7 +78,7 @@ EOF
     cmp "$P/lib/util.py" "$(tree)/lib/util.py"
     # The digest is what the cluster keeps next to the tree.
     assert_equal "$(jq -r .data.sync.tree_digest <<<"$output")" \
-        "$(cat "$REMOTE/projects/proj/current/digest")"
+        "$(cat "$REMOTE/projects/proj/digest")"
 }
 
 @test "sync: an unchanged project pushes no file bytes in one round trip" {
