@@ -214,3 +214,22 @@ hint: add '/host' to .tccpignore, or replace the link by a copy; data directorie
     assert_equal "$(cat output/main/latest/which)" r2
     [ ! -e "$REMOTE/projects/proj/runs/r1/output" ]
 }
+
+@test "sync: push --progress is a JSON Lines stream ending in one result" {
+    head -c 3000000 /dev/urandom >blob.bin
+    run -0 --separate-stderr tccp-sync push --progress
+    run -0 jq -r .type <<<"$output"
+    assert_equal "$(sort -u <<<"$output")" "$(printf 'progress\nresult')"
+    assert_equal "$(tail -n 1 <<<"$output")" result
+    run -0 --separate-stderr tccp-sync push --progress
+    assert_equal "$(jq -c '.data | {ok, files_sent}' <<<"$output")" '{"ok":true,"files_sent":0}'
+}
+
+@test "sync: a long push shows a progress bar on a terminal, and only there" {
+    truncate -s 300M big.bin
+    run -0 on_tty tccp-sync push
+    [[ "$output" == *"pushing ["*"%"* ]]
+    truncate -s 301M big.bin
+    run -0 --separate-stderr tccp-sync push
+    [[ "$stderr" != *"pushing ["* ]]
+}

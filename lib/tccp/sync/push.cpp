@@ -290,7 +290,14 @@ private:
       total += built.by_path.at(p)->size;
     }
     std::uint64_t done = 0;
+    // Restartable: a helper call may run it twice (the first run's bytes
+    // dropped) when it installs the helper on the way.
     auto producer = [&](const remote::StdinWriter &write) {
+      done = 0;
+      out.files_sent = 0;
+      out.bytes_sent = 0;
+      changed = false;
+      failure = nullptr;
       try {
         TarWriter tar([&](std::string_view bytes) { write(bytes); });
         std::string remove;
