@@ -393,7 +393,7 @@ private:
       }
       throw Error(ExitCode::failed,
                   "push of " + describe(t) + " to " + m_remote.describe() + " failed: " + why,
-                  "the tree on the cluster is unchanged; run the push again");
+                  "run the push again (the tree on the cluster stays whole meanwhile)");
     }
     std::string got = util::trim(answer.substr(3));
     if (got != want) {
