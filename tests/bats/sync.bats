@@ -48,12 +48,16 @@ tree() { printf '%s\n' "$REMOTE/projects/proj/tree"; }
     [[ "$ours" != *"build/out.o"* ]]
 }
 
-@test "sync: ls marks rodata and the env file, and includes an ignored env file" {
+@test "sync: ls lists one path per line, marking rodata and the env file" {
     printf 'rodata:\n  - data\nscript: main.py\n' >tccp.yaml
     mkdir data
     printf '1\n' >data/x.csv
     printf 'K=V\n' >.env
     printf '.env\ndata/\n' >.gitignore
+    printf 'n\n' >"$(printf 'new\nline')"
+    run -0 --separate-stderr tccp-sync ls
+    assert_output "$(printf '.env\t[env]\n.gitignore\ndata/x.csv\t[rodata]\nmain.py\nnew\\x0aline\ntccp.yaml')"
+    rm "$(printf 'new\nline')"
     run -0 --separate-stderr tccp-sync ls --json
     run -0 jq -r '.data.files[] | "\(.path) \(.rodata) \(.env)"' <<<"$output"
     assert_output - <<EOF
@@ -232,4 +236,24 @@ hint: add '/host' to .tccpignore, or replace the link by a copy; data directorie
     truncate -s 301M big.bin
     run -0 --separate-stderr tccp-sync push
     [[ "$stderr" != *"pushing ["* ]]
+}
+
+@test "sync: memory stays flat: a 1 GiB push and a 1 GiB pull each stay under 64 MiB" {
+    run -0 --separate-stderr tccp-sync push
+    truncate -s 1G huge.bin
+    printf 'x\n' | dd of=huge.bin bs=1M seek=700 conv=notrunc status=none
+    run -0 --separate-stderr /usr/bin/time -f 'maxrss_kb=%M' tccp-sync push
+    assert_equal "$(jq -r .data.sync.bytes_sent <<<"$output")" $((1 << 30))
+    rss=$(sed -n 's/^maxrss_kb=//p' <<<"$stderr")
+    [ "$rss" -lt 65536 ] || { echo "push max RSS ${rss} KiB"; return 1; }
+    cmp huge.bin "$(tree)/huge.bin"
+
+    rm huge.bin
+    run -0 --separate-stderr tccp-sync snapshot --run big --job main
+    ln "$(tree)/huge.bin" "$REMOTE/projects/proj/runs/big/output/huge.bin"
+    run -0 --separate-stderr /usr/bin/time -f 'maxrss_kb=%M' tccp-sync pull main
+    assert_equal "$(jq -r .data.pulled.bytes_fetched <<<"$output")" $((1 << 30))
+    rss=$(sed -n 's/^maxrss_kb=//p' <<<"$stderr")
+    [ "$rss" -lt 65536 ] || { echo "pull max RSS ${rss} KiB"; return 1; }
+    cmp output/main/latest/huge.bin "$REMOTE/projects/proj/runs/big/output/huge.bin"
 }

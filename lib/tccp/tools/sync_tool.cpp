@@ -425,18 +425,24 @@ int ls_action(cli::Context &ctx, const Flags &f) {
     o["env"] = p.kind == sync::EntryKind::secret;
     out.data["files"].push_back(o);
   }
-  ctx.emit(out, [&] {
-    for (const auto &p : paths) {
-      std::cout << sync::escape_path(p.path);
-      if (p.rodata) {
-        std::cout << "  [rodata]";
-      }
-      if (p.kind == sync::EntryKind::secret) {
-        std::cout << "  [env]";
-      }
-      std::cout << '\n';
+  if (ctx.common().json) {
+    proto::write_envelope(std::cout, out);
+    return 0;
+  }
+  // A listing is data as lines, on a terminal or not (like git ls-files):
+  // one path per line (escaped as in manifests), a tab and a mark for
+  // rodata and the env file.
+  for (const auto &p : paths) {
+    std::cout << sync::escape_path(p.path);
+    if (p.rodata) {
+      std::cout << "\t[rodata]";
     }
-  });
+    if (p.kind == sync::EntryKind::secret) {
+      std::cout << "\t[env]";
+    }
+    std::cout << '\n';
+  }
+  std::cout.flush();
   return 0;
 }
 
@@ -554,7 +560,8 @@ int sync_main(int argc, char **argv) {
         push->add_flag("--progress", f.progress,
                        "Print JSON Lines: progress, then one result (no job document)");
 
-        auto *ls = cli::add_command(app, "ls", "List the paths a push would consider",
+        auto *ls = cli::add_command(app, "ls",
+                                    "List the paths a push would consider, one per line",
                                     [flags](cli::Context &c) { return ls_action(c, *flags); });
         add_spec_flags(ls, f);
         ls->add_flag("-z", f.nul, "Paths only, each ended by a NUL byte");
