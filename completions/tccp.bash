@@ -90,7 +90,7 @@ _tccp_describe_sync() {
         ;;
     push)
         _tccp_cmds=''
-        _tccp_opts='-h --help -C --project --env --no-env --output --rodata --host --user --port --remote-root --allocation --job'
+        _tccp_opts='-h --help -C --project --env --no-env --output --rodata --host --user --port --remote-root --allocation --job --progress'
         _tccp_vopts='-C --project --env --output --rodata --host --user --port --remote-root --allocation --job'
         _tccp_dopts=''
         ;;

@@ -2,19 +2,24 @@
 # --- sync -------------------------------------------------------------------
 # Project trees, run snapshots and run output.
 #
-# A sync target (projects/<p>, or projects/<p>/rodata/<key>) holds immutable
-# generations of a tree:
-#   gens/<id>/tree/       the files
-#   gens/<id>/manifest    sorted "escaped-path TAB kind TAB sha256" lines
-#   gens/<id>/digest      sha256 of the manifest (the tree digest)
-#   current -> gens/<id>  the published generation, replaced by one rename
-#   tree -> current/tree
-#   lock/                 held (mkdir) while publishing or snapshotting
-# A push builds gens/<id>.partial (hard links to the current generation, minus
-# what was deleted or replaced, plus the files sent), checks that its manifest
-# hashes to the digest the client computed, and only then renames `current`:
-# readers see the old tree or the new one, never a mix. An interrupted push
-# leaves a .partial directory, swept by the next push.
+# A sync target (projects/<p>, or projects/<p>/rodata/<key>) holds:
+#   tree/          the files
+#   manifest       sorted "escaped-path TAB kind TAB sha256" lines
+#   digest         sha256 of the manifest (the tree digest)
+#   lock/          held (mkdir) while the tree changes or is copied
+#   stage.<h>.<pid>/  a push being received
+#   commit/        a received push being applied
+#
+# A push is first received whole into a staging dir (tree untouched) and
+# checked: its end marker, then, under the lock, that the tree is at the
+# digest the client expected and that the new manifest hashes to the digest
+# the client computed. Only then does it become commit/ (one rename) and is
+# applied: paths taken out, files sent linked in (replaced, never rewritten,
+# so snapshots keep their copies), manifest and digest renamed into place.
+# Every reader (snapshot, push, manifest) takes the lock and first finishes
+# an interrupted commit (the steps are idempotent): readers see the old tree
+# or the new one, never a mix, and a push cut at any byte changes nothing.
+# The work of a push is in proportion to what changed, not to the tree.
 
 SYNC_EMPTY_DIGEST=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
 SYNC_LOCK=
@@ -32,7 +37,7 @@ sync_init() {
         "~") TCCP_ROOT=$HOME ;;
         "~/"*) TCCP_ROOT=$HOME/${TCCP_ROOT#"~/"} ;;
     esac
-    SYNC_HOST=$(uname -n | tr -cd 'A-Za-z0-9.-')
+    SYNC_HOST=$(uname -n)
     trap sync_cleanup EXIT
     trap 'exit 129' HUP
     trap 'exit 130' INT
@@ -66,6 +71,8 @@ sync_check_name() {
 }
 
 sync_lock() {
+    [ -n "$SYNC_HOST" ] || SYNC_HOST=$(uname -n)
+    [ -d "$1" ] || mkdir -p "$1" || die "cannot create '$1'"
     _lk=$1/lock
     _tries=0
     until mkdir "$_lk" 2>/dev/null; do
@@ -103,109 +110,128 @@ sync_lock_stale() {
     [ -n "$(find "$1" -maxdepth 0 -mmin +10 2>/dev/null)" ]
 }
 
-# sync_digest TARGET: the digest of the published generation.
+# sync_first_line FILE: its first line, or nothing (no process started:
+# every fork counts in a push of one round trip).
+sync_first_line() {
+    _fl=
+    { IFS= read -r _fl <"$1"; } 2>/dev/null
+    printf '%s\n' "$_fl"
+}
+
+# sync_digest TARGET: the digest of the tree.
 sync_digest() {
-    cat "$1/current/digest" 2>/dev/null || printf '%s\n' "$SYNC_EMPTY_DIGEST"
+    if [ -f "$1/digest" ]; then
+        sync_first_line "$1/digest"
+    else
+        printf '%s\n' "$SYNC_EMPTY_DIGEST"
+    fi
+}
+
+# sync_commit TARGET: applies TARGET/commit to the tree, then drops it. Each
+# step can be repeated: after an interruption the next holder of the lock
+# runs it again from the start.
+sync_commit() {
+    _c=$1/commit
+    mkdir -p "$1/tree" || die "cannot create '$1/tree'"
+    if [ -s "$_c/in/c/remove" ]; then
+        (cd "$1/tree" && xargs -0 rm -rf -- <"$_c/in/c/remove") ||
+            die "cannot remove deleted paths from '$1/tree'"
+    fi
+    # Fault injection for tests: die between the two halves of a commit.
+    if [ "${TCCP_SYNC_FAULT:-}" = commit ]; then
+        kill -KILL $$
+    fi
+    if [ -d "$_c/in/f" ]; then
+        cp -al --remove-destination "$_c/in/f/." "$1/tree/" ||
+            die "cannot place the files sent into '$1/tree'"
+    fi
+    if [ -f "$_c/manifest" ]; then
+        mv -f "$_c/manifest" "$1/manifest" || die "cannot write '$1/manifest'"
+    fi
+    if [ -f "$_c/digest" ]; then
+        mv -f "$_c/digest" "$1/digest" || die "cannot write '$1/digest'"
+    fi
+    rm -rf "$_c"
+}
+
+# sync_recover TARGET: finishes a commit an interrupted push left (lock held).
+sync_recover() {
+    if [ -d "$1/commit" ]; then
+        sync_commit "$1"
+    fi
 }
 
 # sync_mismatch TARGET: the answer when the client's idea of the tree is
 # wrong: the real digest, then the manifest for it to compute a delta.
 sync_mismatch() {
+    [ -n "$SYNC_LOCK" ] || sync_lock "$1"
+    sync_recover "$1"
     printf 'mismatch %s\n' "$(sync_digest "$1")"
-    cat "$1/current/manifest" 2>/dev/null
+    cat "$1/manifest" 2>/dev/null
+    sync_unlock
     return 0
 }
 
-# sync_sweep TARGET: removes what interrupted pushes left behind (staging
-# dirs of dead processes on this host, or older than a day, and trash).
+# sync_sweep TARGET: removes what interrupted pushes left behind: staging
+# dirs of dead processes on this host, or older than a day.
 sync_sweep() {
-    for _x in "$1"/gens/*.partial; do
+    for _x in "$1"/stage.*; do
         [ -d "$_x" ] || continue
-        _name=${_x##*/}
-        _name=${_name%.partial}
+        _name=${_x##*/stage.}
         _pid=${_name##*.}
-        _rest=${_name%.*}
-        _host=${_rest#*.}
+        _host=${_name%.*}
         if [ "$_host" = "$SYNC_HOST" ]; then
             kill -0 "$_pid" 2>/dev/null || rm -rf "$_x"
         elif [ -n "$(find "$_x" -maxdepth 0 -mtime +0 2>/dev/null)" ]; then
             rm -rf "$_x"
         fi
     done
-    sync_empty_trash "$1"
-}
-
-# sync_retire TARGET KEEP: moves every generation but KEEP out of gens/
-# (under the lock, so a snapshot never links from a vanishing one).
-sync_retire() {
-    for _x in "$1"/gens/*; do
-        case $_x in
-            */"$2" | *.partial) continue ;;
-        esac
-        [ -e "$_x" ] || continue
-        mv "$_x" "$1/trash.${_x##*/}.$$" 2>/dev/null || true
-    done
-}
-
-# sync_empty_trash TARGET: deletes retired generations in the background;
-# nothing waits for it.
-sync_empty_trash() {
-    for _x in "$1"/trash.*; do
-        [ -e "$_x" ] || continue
-        nohup rm -rf "$_x" </dev/null >/dev/null 2>&1 &
-    done
 }
 
 # cmd_sync_apply TARGET EXPECTED NEW: applies a push read from stdin, a tar
 # stream of c/remove (NUL-separated paths to take out), c/drop (escaped
 # paths whose manifest lines go), c/add (new manifest lines), the files
-# under f/, and last c/end holding NEW. It applies on top of the generation
-# whose digest is EXPECTED and publishes the result, which must hash to NEW.
-# Prints "ok DIGEST"; or, when the tree is not at EXPECTED, "mismatch DIGEST"
-# and the current manifest (without reading stdin).
+# under f/, and last c/end holding NEW. It applies on top of the tree whose
+# digest is EXPECTED; the result must hash to NEW. Prints "ok DIGEST"; or,
+# when the tree is not at EXPECTED, "mismatch DIGEST" and the manifest
+# (without reading stdin when that is known at once).
 cmd_sync_apply() {
     [ $# -eq 3 ] || usage_die "usage: sync_apply TARGET EXPECTED_DIGEST NEW_DIGEST"
     sync_init
     sync_check_rel "$1"
     _t=$TCCP_ROOT/$1
-    mkdir -p "$_t/gens" || die "cannot create '$_t'"
-    if [ "$(sync_digest "$_t")" != "$2" ]; then
+    [ -d "$_t" ] || mkdir -p "$_t" || die "cannot create '$_t'"
+    if [ ! -d "$_t/commit" ] && [ "$(sync_digest "$_t")" != "$2" ]; then
         sync_mismatch "$_t"
         return 0
     fi
     sync_sweep "$_t"
-    _id=$(date -u +%Y%m%dT%H%M%S).$SYNC_HOST.$$
-    SYNC_STAGE=$_t/gens/$_id.partial
+    SYNC_STAGE=$_t/stage.$SYNC_HOST.$$
     _s=$SYNC_STAGE
     mkdir "$_s" "$_s/in" || die "cannot create a staging directory in '$_t'"
-    if ! tar -xf - -C "$_s/in" --no-same-owner 2>"$_s/tar.err"; then
+    # A laptop clock ahead of the cluster's is no reason to warn.
+    if ! tar -xf - -C "$_s/in" --no-same-owner --warning=no-timestamp 2>"$_s/tar.err"; then
         die "the push was cut short ($(head -c 200 "$_s/tar.err" | tr '\n' ' ')); the tree is unchanged"
     fi
-    if [ "$(cat "$_s/in/c/end" 2>/dev/null)" != "$3" ]; then
+    if [ "$(sync_first_line "$_s/in/c/end")" != "$3" ]; then
         die "the push was cut short; the tree is unchanged"
     fi
     for _x in remove drop add; do
         [ -f "$_s/in/c/$_x" ] || die "malformed push: no c/$_x"
     done
     sync_lock "$_t"
+    sync_recover "$_t"
     if [ "$(sync_digest "$_t")" != "$2" ]; then
         sync_mismatch "$_t"
         return 0
     fi
+    if [ ! -s "$_s/in/c/drop" ] && [ ! -s "$_s/in/c/add" ] && [ "$2" = "$3" ]; then
+        sync_unlock
+        printf 'ok %s\n' "$3"
+        return 0
+    fi
     cd "$_s" || die "cannot enter '$_s'"
-    if [ -d ../../current/tree ]; then
-        cp -al ../../current/tree tree || die "cannot link the current tree into '$_s'"
-        _old=../../current/manifest
-    else
-        mkdir tree || die "cannot create '$_s/tree'"
-        _old=/dev/null
-    fi
-    if [ -s in/c/remove ]; then
-        (cd tree && xargs -0 rm -rf -- <../in/c/remove) || die "cannot remove deleted paths"
-    fi
-    if [ -d in/f ]; then
-        cp -al in/f/. tree/ || die "cannot place the files sent"
-    fi
+    [ -f ../manifest ] && _old=../manifest || _old=/dev/null
     {
         awk -F '\t' 'FILENAME == ARGV[1] { drop[$0] = 1; next } !($1 in drop)' \
             in/c/drop "$_old" || exit 1
@@ -217,21 +243,13 @@ cmd_sync_apply() {
         die "the pushed tree does not add up (digest $_d, expected $3); the tree is unchanged"
     fi
     printf '%s\n' "$_d" >digest
-    rm -rf in
     cd "$_t" || die "cannot enter '$_t'"
-    mv "gens/$_id.partial" "gens/$_id" || die "cannot publish the new tree"
-    SYNC_STAGE=$_t/gens/$_id
-    ln -s "gens/$_id" "current.$$" || die "cannot publish the new tree"
-    if ! mv -T "current.$$" current; then
-        rm -f "current.$$"
-        die "cannot publish the new tree"
-    fi
+    # From here the push is committed: whoever holds the lock next finishes it.
+    mv "$_s" commit || die "cannot commit the push"
     SYNC_STAGE=
-    [ -L tree ] || ln -s current/tree tree
-    sync_retire "$_t" "$_id"
+    sync_commit "$_t"
     sync_unlock
     printf 'ok %s\n' "$_d"
-    sync_empty_trash "$_t"
 }
 
 # cmd_sync_manifest TARGET: "digest DIGEST", then the manifest.
@@ -239,8 +257,12 @@ cmd_sync_manifest() {
     [ $# -eq 1 ] || usage_die "usage: sync_manifest TARGET"
     sync_init
     sync_check_rel "$1"
-    printf 'digest %s\n' "$(sync_digest "$TCCP_ROOT/$1")"
-    cat "$TCCP_ROOT/$1/current/manifest" 2>/dev/null
+    _t=$TCCP_ROOT/$1
+    sync_lock "$_t"
+    sync_recover "$_t"
+    printf 'digest %s\n' "$(sync_digest "$_t")"
+    cat "$_t/manifest" 2>/dev/null
+    sync_unlock
     return 0
 }
 
@@ -267,21 +289,20 @@ sync_link_in() {
 # launch side owns and extends.
 
 # sync_snapshot_tree PROJECT DEST: makes DEST (which must not exist) an
-# immutable copy of the project's current tree: hard links, taken under the
-# project's lock so the generation cannot be retired meanwhile. Sets
-# SYNC_SNAPSHOT_DIGEST to the tree digest. A later push builds a new
-# generation and never touches DEST.
+# immutable copy of the project's tree: hard links, taken under the
+# project's lock (never in the middle of a push). Sets SYNC_SNAPSHOT_DIGEST
+# to the tree digest. Pushes replace files, never rewrite them: DEST keeps
+# its contents whatever is pushed later.
 sync_snapshot_tree() {
-    [ -n "$SYNC_HOST" ] || SYNC_HOST=$(uname -n | tr -cd 'A-Za-z0-9.-')
     _p=$TCCP_ROOT/projects/$1
     [ ! -e "$2" ] || die "'$2' exists already"
     sync_lock "$_p"
-    _gen=$(readlink "$_p/current" 2>/dev/null) || _gen=
-    if [ -z "$_gen" ] || [ ! -d "$_p/$_gen/tree" ]; then
+    sync_recover "$_p"
+    if [ ! -d "$_p/tree" ] || [ ! -f "$_p/digest" ]; then
         sync_unlock
         die "nothing was pushed to project '$1' yet"
     fi
-    if ! cp -al "$_p/$_gen/tree" "$2" || ! SYNC_SNAPSHOT_DIGEST=$(cat "$_p/$_gen/digest"); then
+    if ! cp -al "$_p/tree" "$2" || ! SYNC_SNAPSHOT_DIGEST=$(cat "$_p/digest"); then
         rm -rf "$2"
         sync_unlock
         die "cannot copy the tree of project '$1' into '$2'"

@@ -48,12 +48,16 @@ tree() { printf '%s\n' "$REMOTE/projects/proj/tree"; }
     [[ "$ours" != *"build/out.o"* ]]
 }
 
-@test "sync: ls marks rodata and the env file, and includes an ignored env file" {
+@test "sync: ls lists one path per line, marking rodata and the env file" {
     printf 'rodata:\n  - data\nscript: main.py\n' >tccp.yaml
     mkdir data
     printf '1\n' >data/x.csv
     printf 'K=V\n' >.env
     printf '.env\ndata/\n' >.gitignore
+    printf 'n\n' >"$(printf 'new\nline')"
+    run -0 --separate-stderr tccp-sync ls
+    assert_output "$(printf '.env\t[env]\n.gitignore\ndata/x.csv\t[rodata]\nmain.py\nnew\\x0aline\ntccp.yaml')"
+    rm "$(printf 'new\nline')"
     run -0 --separate-stderr tccp-sync ls --json
     run -0 jq -r '.data.files[] | "\(.path) \(.rodata) \(.env)"' <<<"$output"
     assert_output - <<EOF
@@ -78,7 +82,7 @@ EOF
     cmp "$P/lib/util.py" "$(tree)/lib/util.py"
     # The digest is what the cluster keeps next to the tree.
     assert_equal "$(jq -r .data.sync.tree_digest <<<"$output")" \
-        "$(cat "$REMOTE/projects/proj/current/digest")"
+        "$(cat "$REMOTE/projects/proj/digest")"
 }
 
 @test "sync: an unchanged project pushes no file bytes in one round trip" {
@@ -213,4 +217,43 @@ hint: add '/host' to .tccpignore, or replace the link by a copy; data directorie
     assert_equal "$(ls output/main)" "$(printf '2026-01-01T00-00-02Z\nlatest')"
     assert_equal "$(cat output/main/latest/which)" r2
     [ ! -e "$REMOTE/projects/proj/runs/r1/output" ]
+}
+
+@test "sync: push --progress is a JSON Lines stream ending in one result" {
+    head -c 3000000 /dev/urandom >blob.bin
+    run -0 --separate-stderr tccp-sync push --progress
+    run -0 jq -r .type <<<"$output"
+    assert_equal "$(sort -u <<<"$output")" "$(printf 'progress\nresult')"
+    assert_equal "$(tail -n 1 <<<"$output")" result
+    run -0 --separate-stderr tccp-sync push --progress
+    assert_equal "$(jq -c '.data | {ok, files_sent}' <<<"$output")" '{"ok":true,"files_sent":0}'
+}
+
+@test "sync: a long push shows a progress bar on a terminal, and only there" {
+    truncate -s 300M big.bin
+    run -0 on_tty tccp-sync push
+    [[ "$output" == *"pushing ["*"%"* ]]
+    truncate -s 301M big.bin
+    run -0 --separate-stderr tccp-sync push
+    [[ "$stderr" != *"pushing ["* ]]
+}
+
+@test "sync: memory stays flat: a 1 GiB push and a 1 GiB pull each stay under 64 MiB" {
+    run -0 --separate-stderr tccp-sync push
+    truncate -s 1G huge.bin
+    printf 'x\n' | dd of=huge.bin bs=1M seek=700 conv=notrunc status=none
+    run -0 --separate-stderr /usr/bin/time -f 'maxrss_kb=%M' tccp-sync push
+    assert_equal "$(jq -r .data.sync.bytes_sent <<<"$output")" $((1 << 30))
+    rss=$(sed -n 's/^maxrss_kb=//p' <<<"$stderr")
+    [ "$rss" -lt 65536 ] || { echo "push max RSS ${rss} KiB"; return 1; }
+    cmp huge.bin "$(tree)/huge.bin"
+
+    rm huge.bin
+    run -0 --separate-stderr tccp-sync snapshot --run big --job main
+    ln "$(tree)/huge.bin" "$REMOTE/projects/proj/runs/big/output/huge.bin"
+    run -0 --separate-stderr /usr/bin/time -f 'maxrss_kb=%M' tccp-sync pull main
+    assert_equal "$(jq -r .data.pulled.bytes_fetched <<<"$output")" $((1 << 30))
+    rss=$(sed -n 's/^maxrss_kb=//p' <<<"$stderr")
+    [ "$rss" -lt 65536 ] || { echo "pull max RSS ${rss} KiB"; return 1; }
+    cmp output/main/latest/huge.bin "$REMOTE/projects/proj/runs/big/output/huge.bin"
 }

@@ -83,10 +83,18 @@ Index Index::load(const std::filesystem::path &file, bool *corrupt_out) {
       *corrupt_out = true;
     }
   }
+  idx.m_loaded = ok;
   return idx;
 }
 
-void Index::save(const std::filesystem::path &file) const {
+void Index::save(const std::filesystem::path &file) {
+  // Unchanged since loaded (every record reused, none gone): keep the file,
+  // and its stamp, which still tells when those hashes were taken.
+  bool unchanged = m_loaded && m_hashed == 0 && m_new.size() == m_old.size();
+  if (unchanged || m_saved) {
+    return;
+  }
+  m_saved = true;
   std::string out(header);
   out += std::to_string(m_stamp_ns);
   out += '\n';
@@ -113,7 +121,9 @@ std::string Index::hash(const std::filesystem::path &root, const std::string &ke
     bool racy = entry.mtime_ns + racy_window_ns >= m_old_stamp_ns;
     if (same && !racy) {
       ++m_reused;
-      m_new[key] = r;
+      if (m_new.emplace(key, r).second) {
+        m_saved = false;
+      }
       return r.sha;
     }
   }
@@ -129,11 +139,13 @@ void Index::retain(const std::string &prefix) {
   for (const auto &[key, r] : m_old) {
     if (util::starts_with(key, prefix) && m_new.count(key) == 0) {
       m_new[key] = r;
+      m_saved = false;
     }
   }
 }
 
 void Index::record(const std::string &key, const Entry &entry, const std::string &sha) {
+  m_saved = false;
   Record r;
   r.size = entry.size;
   r.mtime_ns = entry.mtime_ns;

@@ -28,8 +28,9 @@ public:
   /// empty: the files are simply hashed again.
   static Index load(const std::filesystem::path &file, bool *corrupt_out = nullptr);
 
-  /// Writes the records of this scan atomically (0600).
-  void save(const std::filesystem::path &file) const;
+  /// Writes the records of this scan atomically (0600), when they differ
+  /// from what was loaded (a file hashed again, one gone or new).
+  void save(const std::filesystem::path &file);
 
   /// The content hash of `entry` (a file or symlink under `root`, named by
   /// `key`, its path relative to the project). Reuses the stored hash when
@@ -57,6 +58,8 @@ private:
   std::size_t m_hashed = 0;
   std::size_t m_reused = 0;
   std::uint64_t m_bytes_hashed = 0;
+  bool m_loaded = false; ///< the file existed and was read whole
+  bool m_saved = false;  ///< nothing recorded since the last save
 };
 
 } // namespace tccp::sync

@@ -85,7 +85,11 @@ std::string Manifest::text() const {
   for (const auto &[path, item] : m_items) {
     lines.push_back(line(path, item));
   }
-  std::sort(lines.begin(), lines.end());
+  // Map order is raw path order; it differs from the escaped order only
+  // around escaped bytes.
+  if (!std::is_sorted(lines.begin(), lines.end())) {
+    std::sort(lines.begin(), lines.end());
+  }
   std::string out;
   for (const auto &l : lines) {
     out += l;
@@ -123,19 +127,26 @@ Manifest Manifest::parse(std::string_view text) {
 }
 
 Delta diff(const Manifest &from, const Manifest &to) {
+  // One walk over both sorted maps.
   Delta d;
-  for (const auto &[path, item] : to.items()) {
-    const ManifestItem *old = from.find(path);
-    if (old == nullptr) {
-      d.send.push_back(path);
-    } else if (!(*old == item)) {
-      d.send.push_back(path);
-      d.replaced.push_back(path);
-    }
-  }
-  for (const auto &[path, item] : from.items()) {
-    if (to.find(path) == nullptr) {
-      d.deleted.push_back(path);
+  auto a = from.items().begin();
+  auto b = to.items().begin();
+  const auto a_end = from.items().end();
+  const auto b_end = to.items().end();
+  while (a != a_end || b != b_end) {
+    if (b == b_end || (a != a_end && a->first < b->first)) {
+      d.deleted.push_back(a->first);
+      ++a;
+    } else if (a == a_end || b->first < a->first) {
+      d.send.push_back(b->first);
+      ++b;
+    } else {
+      if (!(a->second == b->second)) {
+        d.send.push_back(b->first);
+        d.replaced.push_back(b->first);
+      }
+      ++a;
+      ++b;
     }
   }
   return d;

@@ -5,7 +5,7 @@
 /// The kind letters are those of EntryKind; the hash is of the contents
 /// (files), of the target (symlinks), or "-" (directories). The tree digest
 /// is the SHA-256 of the whole text, which the remote helper keeps next to
-/// each tree generation and recomputes with sha256sum.
+/// the tree and recomputes with sha256sum after merging a push.
 #include <map>
 #include <string>
 #include <string_view>

@@ -496,8 +496,8 @@ PullResult pull_output(remote::Remote &remote, const PullRequest &req, PullObser
     throw Error(ExitCode::config, "output '" + req.output + "' is not a path inside the project");
   }
   CountingRemote counted(remote);
-  auto listed = counted.run(helper_command(req.remote_root, "output_list",
-                                           {req.project, req.run_id, req.job, *output}));
+  auto listed = counted.run(
+      helper_command(req.remote_root, "output_list", {req.project, req.run_id, req.job, *output}));
   if (listed.exit_code != 0) {
     throw Error(ExitCode::failed,
                 "cannot list the output on " + remote.describe() + ": " + remote_error(listed));

@@ -109,6 +109,7 @@ struct Built {
   std::vector<Entry> entries;
   std::unordered_map<std::string, const Entry *> by_path;
   Manifest manifest;
+  std::string digest; ///< of manifest
 };
 
 enum class Answer { ok, mismatch, changed_locally };
@@ -158,9 +159,12 @@ public:
       }
     }
     bool probed = false;
+    m_remembered = remembered
+                       ? std::optional(std::pair(remembered->digest, remembered->allocation_id))
+                       : std::nullopt;
     constexpr int max_attempts = 4;
     for (int attempt = 0; attempt < max_attempts; ++attempt) {
-      std::string want = built.manifest.digest();
+      const std::string want = built.digest;
       Delta delta = diff(base, built.manifest);
       if (!probed && should_probe(remembered.has_value(), delta, built)) {
         // A big delta on an uncertain belief: ask what the cluster holds
@@ -234,12 +238,16 @@ private:
   }
 
   TargetReport settled(const Target &t, TargetReport report, Built built, int rt_before) {
-    report.digest = built.manifest.digest();
+    report.digest = built.digest;
     RemoteState st;
     st.digest = report.digest;
-    st.manifest = std::move(built.manifest);
     st.allocation_id = m_spec.allocation_id.value_or("");
-    save_remote_state(t.state_file, st);
+    // Rewritten only when it says something new.
+    if (!m_remembered || m_remembered->first != st.digest ||
+        m_remembered->second != st.allocation_id) {
+      st.manifest = std::move(built.manifest);
+      save_remote_state(t.state_file, st);
+    }
     report.round_trips = m_remote.round_trips() - rt_before;
     return report;
   }
@@ -264,6 +272,7 @@ private:
       item.sha = e.is_content() ? m_index.hash(t.scan.root, t.key_prefix + e.path, e) : "-";
       b.manifest.set(e.path, std::move(item));
     }
+    b.digest = b.manifest.digest();
     // Saved before anything travels: hashing is not redone if the push fails.
     m_index.save(m_index_file);
     return b;
@@ -281,7 +290,14 @@ private:
       total += built.by_path.at(p)->size;
     }
     std::uint64_t done = 0;
+    // Restartable: a helper call may run it twice (the first run's bytes
+    // dropped) when it installs the helper on the way.
     auto producer = [&](const remote::StdinWriter &write) {
+      done = 0;
+      out.files_sent = 0;
+      out.bytes_sent = 0;
+      changed = false;
+      failure = nullptr;
       try {
         TarWriter tar([&](std::string_view bytes) { write(bytes); });
         std::string remove;
@@ -377,7 +393,7 @@ private:
       }
       throw Error(ExitCode::failed,
                   "push of " + describe(t) + " to " + m_remote.describe() + " failed: " + why,
-                  "the tree on the cluster is unchanged; run the push again");
+                  "run the push again (the tree on the cluster stays whole meanwhile)");
     }
     std::string got = util::trim(answer.substr(3));
     if (got != want) {
@@ -393,6 +409,8 @@ private:
   PushObserver *m_observer;
   Index &m_index;
   fs::path m_index_file;
+  /// The remembered digest and allocation of the target being pushed.
+  std::optional<std::pair<std::string, std::string>> m_remembered;
 };
 
 ScanOptions tree_scan(const PushSpec &spec, const std::vector<std::string> &rodata) {

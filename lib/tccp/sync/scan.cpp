@@ -230,13 +230,14 @@ private:
       }
       names.push_back(std::move(name));
     }
-    d.reset();
     std::sort(names.begin(), names.end());
+    // Entries are looked up relative to the open directory: no path walk.
+    int dir_fd = ::dirfd(d.get());
     for (const auto &name : names) {
       std::string rel = rel_dir.empty() ? name : rel_dir + "/" + name;
       fs::path full = dir / name;
       struct stat st {};
-      if (::lstat(full.c_str(), &st) != 0) {
+      if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
         continue; // vanished while scanning
       }
       bool is_dir = S_ISDIR(st.st_mode);
@@ -254,7 +255,7 @@ private:
       if (is_dir) {
         e.kind = EntryKind::directory;
         m_entries.push_back(e);
-        walk(rel, depth + 1);
+        walk(rel, depth + 1); // d stays open: depth bounds the descriptors
       } else if (S_ISREG(st.st_mode)) {
         e.kind = (st.st_mode & S_IXUSR) != 0 ? EntryKind::executable : EntryKind::file;
         e.size = static_cast<std::uint64_t>(st.st_size);

@@ -4,6 +4,7 @@
 #include <archive_entry.h>
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,7 +18,8 @@ namespace tccp::sync {
 struct TarWriter::Impl {
   archive *a = nullptr;
   bool finished = false;
-  bool discard = false; ///< set while abandoning: nothing more goes out
+  bool discard = false;            ///< set while abandoning: nothing more goes out
+  std::exception_ptr output_error; ///< what the output threw (not let through C code)
 };
 
 struct TarCallbacks {
@@ -26,14 +28,25 @@ struct TarCallbacks {
     if (self->m_impl->discard) {
       return static_cast<la_ssize_t>(len);
     }
-    self->m_output(std::string_view(static_cast<const char *>(buf), len));
+    // An exception must not unwind through libarchive: keep it, report a
+    // write error, and rethrow it once libarchive has returned.
+    try {
+      self->m_output(std::string_view(static_cast<const char *>(buf), len));
+    } catch (...) {
+      self->m_impl->output_error = std::current_exception();
+      return -1;
+    }
     self->m_bytes_out += len;
     return static_cast<la_ssize_t>(len);
   }
 };
 
 namespace {
-[[noreturn]] void fail(archive *a, const std::string &what) {
+[[noreturn]] void fail(archive *a, const std::string &what,
+                       const std::exception_ptr &cause = nullptr) {
+  if (cause) {
+    std::rethrow_exception(cause);
+  }
   const char *msg = archive_error_string(a);
   throw Error(ExitCode::internal, what + ": " + (msg != nullptr ? msg : "unknown error"));
 }
@@ -57,7 +70,7 @@ TarWriter::TarWriter(Output output)
     fail(a, "cannot set up the tar writer");
   }
   if (archive_write_open(a, this, nullptr, &TarCallbacks::write, nullptr) != ARCHIVE_OK) {
-    fail(a, "cannot open the tar stream");
+    fail(a, "cannot open the tar stream", m_impl->output_error);
   }
 }
 
@@ -77,10 +90,10 @@ void TarWriter::add_bytes(const std::string &name, std::string_view data, unsign
   archive_entry_set_size(e.e, static_cast<la_int64_t>(data.size()));
   archive_entry_set_mtime(e.e, 0, 0);
   if (archive_write_header(m_impl->a, e.e) != ARCHIVE_OK) {
-    fail(m_impl->a, "cannot write a tar header");
+    fail(m_impl->a, "cannot write a tar header", m_impl->output_error);
   }
   if (!data.empty() && archive_write_data(m_impl->a, data.data(), data.size()) < 0) {
-    fail(m_impl->a, "cannot write tar data");
+    fail(m_impl->a, "cannot write tar data", m_impl->output_error);
   }
 }
 
@@ -105,7 +118,7 @@ std::string TarWriter::add_file(const std::string &name, const std::filesystem::
   archive_entry_set_mtime(e.e, mtime_s, 0);
   if (archive_write_header(m_impl->a, e.e) != ARCHIVE_OK) {
     ::close(fd);
-    fail(m_impl->a, "cannot write a tar header");
+    fail(m_impl->a, "cannot write a tar header", m_impl->output_error);
   }
   Sha256 h;
   std::vector<char> buf(std::size_t{256} * 1024);
@@ -131,7 +144,7 @@ std::string TarWriter::add_file(const std::string &name, const std::filesystem::
     h.update(std::string_view(buf.data(), len));
     if (archive_write_data(m_impl->a, buf.data(), len) < 0) {
       ::close(fd);
-      fail(m_impl->a, "cannot write tar data");
+      fail(m_impl->a, "cannot write tar data", m_impl->output_error);
     }
     left -= len;
     if (on_bytes) {
@@ -150,7 +163,7 @@ void TarWriter::add_symlink(const std::string &name, const std::string &target) 
   archive_entry_set_symlink(e.e, target.c_str());
   archive_entry_set_mtime(e.e, 0, 0);
   if (archive_write_header(m_impl->a, e.e) != ARCHIVE_OK) {
-    fail(m_impl->a, "cannot write a tar header");
+    fail(m_impl->a, "cannot write a tar header", m_impl->output_error);
   }
 }
 
@@ -161,13 +174,13 @@ void TarWriter::add_directory(const std::string &name, unsigned mode) {
   archive_entry_set_perm(e.e, mode);
   archive_entry_set_mtime(e.e, 0, 0);
   if (archive_write_header(m_impl->a, e.e) != ARCHIVE_OK) {
-    fail(m_impl->a, "cannot write a tar header");
+    fail(m_impl->a, "cannot write a tar header", m_impl->output_error);
   }
 }
 
 void TarWriter::finish() {
   if (archive_write_close(m_impl->a) != ARCHIVE_OK) {
-    fail(m_impl->a, "cannot finish the tar stream");
+    fail(m_impl->a, "cannot finish the tar stream", m_impl->output_error);
   }
   m_impl->finished = true;
 }

@@ -88,6 +88,7 @@ struct Flags {
   std::string job;
   std::string run;
   bool nul = false;
+  bool progress = false;
 };
 
 // Everything a subcommand needs, from the job envelope and/or the flags.
@@ -276,8 +277,9 @@ private:
 
 class PushReporter : public sync::PushObserver {
 public:
-  explicit PushReporter(cli::Context &ctx)
-      : m_ctx(ctx), m_progress("pushing", !ctx.common().quiet) {}
+  PushReporter(cli::Context &ctx, bool json_stream)
+      : m_ctx(ctx), m_progress("pushing", !ctx.common().quiet && !json_stream),
+        m_json_stream(json_stream) {}
 
   void preview(const sync::Preview &p) override {
     m_progress.clear();
@@ -296,6 +298,9 @@ public:
   }
   void progress(std::uint64_t done, std::uint64_t total) override {
     m_progress.update(done, total);
+    if (m_json_stream) {
+      event(done, total);
+    }
   }
   void note(const std::string &message) override {
     m_progress.clear();
@@ -304,8 +309,26 @@ public:
   void done() { m_progress.clear(); }
 
 private:
+  // One `progress` line at most every 100 ms, and the last one always.
+  void event(std::uint64_t done, std::uint64_t total) {
+    auto now = std::chrono::steady_clock::now();
+    if (done < total && now - m_last_event < std::chrono::milliseconds(100)) {
+      return;
+    }
+    m_last_event = now;
+    Json d = Json::object();
+    d["stage"] = "sync";
+    d["message"] = "sending changed files";
+    d["done"] = done;
+    d["total"] = total;
+    d["unit"] = "bytes";
+    proto::write_event(std::cout, "progress", d);
+  }
+
   cli::Context &m_ctx;
   ProgressLine m_progress;
+  bool m_json_stream;
+  std::chrono::steady_clock::time_point m_last_event{};
 };
 
 class PullReporter : public sync::PullObserver {
@@ -340,9 +363,17 @@ void add_spec_flags(CLI::App *cmd, Flags &f) {
 int push_action(cli::Context &ctx, const Flags &f) {
   Context c = resolve(f);
   auto remote = open_cluster(c.cluster);
-  PushReporter reporter(ctx);
+  PushReporter reporter(ctx, f.progress);
   sync::PushResult r = sync::push(*remote, c.spec, &reporter);
   reporter.done();
+  if (f.progress) {
+    // A JSON Lines stream: progress lines, then exactly one result line.
+    Json d = Json::object();
+    d["ok"] = true;
+    d.update(sync_object(r));
+    proto::write_event(std::cout, "result", d);
+    return 0;
+  }
   proto::Envelope out;
   if (c.envelope) {
     out = *c.envelope;
@@ -394,18 +425,24 @@ int ls_action(cli::Context &ctx, const Flags &f) {
     o["env"] = p.kind == sync::EntryKind::secret;
     out.data["files"].push_back(o);
   }
-  ctx.emit(out, [&] {
-    for (const auto &p : paths) {
-      std::cout << sync::escape_path(p.path);
-      if (p.rodata) {
-        std::cout << "  [rodata]";
-      }
-      if (p.kind == sync::EntryKind::secret) {
-        std::cout << "  [env]";
-      }
-      std::cout << '\n';
+  if (ctx.common().json) {
+    proto::write_envelope(std::cout, out);
+    return 0;
+  }
+  // A listing is data as lines, on a terminal or not (like git ls-files):
+  // one path per line (escaped as in manifests), a tab and a mark for
+  // rodata and the env file.
+  for (const auto &p : paths) {
+    std::cout << sync::escape_path(p.path);
+    if (p.rodata) {
+      std::cout << "\t[rodata]";
     }
-  });
+    if (p.kind == sync::EntryKind::secret) {
+      std::cout << "\t[env]";
+    }
+    std::cout << '\n';
+  }
+  std::cout.flush();
   return 0;
 }
 
@@ -520,8 +557,11 @@ int sync_main(int argc, char **argv) {
         push->add_option("--allocation", f.allocation,
                          "Allocation id (rodata goes once per allocation)");
         push->add_option("--job", f.job, "The job whose fields apply (default: the first)");
+        push->add_flag("--progress", f.progress,
+                       "Print JSON Lines: progress, then one result (no job document)");
 
-        auto *ls = cli::add_command(app, "ls", "List the paths a push would consider",
+        auto *ls = cli::add_command(app, "ls",
+                                    "List the paths a push would consider, one per line",
                                     [flags](cli::Context &c) { return ls_action(c, *flags); });
         add_spec_flags(ls, f);
         ls->add_flag("-z", f.nul, "Paths only, each ended by a NUL byte");

@@ -55,7 +55,7 @@ protected:
   }
 
   // Adds a line to the run's status file (later lines win, as on the launch side).
-  void set_status(const std::string& run, const std::string& line) {
+  void set_status(const std::string &run, const std::string &line) {
     fs::path status = target() / "runs" / run / "status";
     write_file(status, read_file(status) + line + "\n");
   }

@@ -146,9 +146,7 @@ protected:
   fs::path target() const { return m_root / "projects" / "proj"; }
   fs::path remote_tree() const { return target() / "tree"; }
 
-  std::string remote_digest() const {
-    return util::trim(read_file(target() / "current" / "digest"));
-  }
+  std::string remote_digest() const { return util::trim(read_file(target() / "digest")); }
 
   // path -> "f:<content>" / "x:<content>" / "l:<target>" / "d" for a tree.
   static std::map<std::string, std::string> snapshot_of(const fs::path &dir) {

@@ -269,11 +269,12 @@ TEST_F(Push, StreamCutAtAnyByteLeavesTheTreeAsItWas) {
   push();
   EXPECT_EQ(snapshot_of(remote_tree()), snapshot_of(m_project));
   // Interrupted pushes leave no staging directories behind once swept.
-  int partial = 0;
-  for (const auto &e : fs::directory_iterator(target() / "gens")) {
-    partial += e.path().extension() == ".partial" ? 1 : 0;
+  int staging = 0;
+  for (const auto &e : fs::directory_iterator(target())) {
+    std::string name = e.path().filename().string();
+    staging += name.rfind("stage.", 0) == 0 || name == "commit" ? 1 : 0;
   }
-  EXPECT_EQ(partial, 0);
+  EXPECT_EQ(staging, 0);
 }
 
 TEST_F(Push, ConnectionKilledInTheMiddleOfA100MBPushThenTheNextPushCompletes) {
@@ -311,7 +312,7 @@ TEST_F(Push, SymlinkLeavingTheProjectIsRefusedWithAClearMessage) {
     EXPECT_EQ(std::string(e.what()),
               "symlink 'host' points outside the project (to '/etc/hostname')");
   }
-  EXPECT_FALSE(fs::exists(target() / "current"));
+  EXPECT_FALSE(fs::exists(target() / "digest"));
 }
 
 TEST_F(Push, RodataIsPushedOncePerAllocationAndLeftOutOfTheTree) {
@@ -431,4 +432,69 @@ TEST_F(Push, SnapshotBeforeAnyPushFailsClearly) {
     EXPECT_EQ(std::string(e.what()),
               "cannot snapshot the code of run 'r1': nothing was pushed to project 'proj' yet");
   }
+}
+
+namespace {
+// Runs every command with a fault injected into the helper.
+class FaultRemote : public tccp::remote::LocalRemote {
+public:
+  explicit FaultRemote(std::string fault) : m_fault(std::move(fault)) {}
+  tccp::remote::ExecResult stream(const std::string &command,
+                                  const tccp::remote::Producer &producer,
+                                  const tccp::remote::Sink &out, const tccp::remote::Sink &err,
+                                  const tccp::remote::ExecOptions &options = {}) override {
+    return LocalRemote::stream("TCCP_SYNC_FAULT=" + m_fault + "; export TCCP_SYNC_FAULT; " +
+                                   command,
+                               producer, out, err, options);
+  }
+
+private:
+  std::string m_fault;
+};
+} // namespace
+
+TEST_F(Push, ACommitCutHalfwayIsFinishedByTheNextReader) {
+  put("a.py", "a1");
+  put("b.py", "b");
+  push();
+  put("a.py", "a2");
+  fs::remove(m_project / "b.py");
+  put("c/new.py", "c");
+  FaultRemote dying("commit");
+  EXPECT_THROW(push(dying), tccp::Error);
+  // The helper died with the old files out and the new ones not yet in.
+  EXPECT_TRUE(fs::exists(target() / "commit"));
+  EXPECT_FALSE(fs::exists(remote_tree() / "a.py"));
+  // A snapshot finishes the commit first, and copies the new tree.
+  SnapshotRequest req;
+  req.remote_root = m_root.string();
+  req.project = "proj";
+  req.run_id = "r1";
+  req.job = "main";
+  snapshot(m_local, req);
+  fs::path run = target() / "runs" / "r1";
+  EXPECT_EQ(read_file(run / "a.py"), "a2");
+  EXPECT_FALSE(fs::exists(run / "b.py"));
+  EXPECT_EQ(read_file(run / "c" / "new.py"), "c");
+  EXPECT_FALSE(fs::exists(target() / "commit"));
+  // The client did not hear the answer: it learns the tree is already there.
+  CountingRemote counted(m_local);
+  auto r = push(counted);
+  EXPECT_EQ(counted.round_trips(), 1);
+  EXPECT_EQ(r.tree.files_sent, 0u);
+  EXPECT_EQ(snapshot_of(remote_tree()), snapshot_of(m_project));
+}
+
+TEST_F(Push, ACommitCutHalfwayIsFinishedByTheNextPush) {
+  put("a.py", "a1");
+  push();
+  put("a.py", "a2");
+  FaultRemote dying("commit");
+  EXPECT_THROW(push(dying), tccp::Error);
+  put("d.py", "d");
+  CountingRemote counted(m_local);
+  auto r = push(counted);
+  EXPECT_EQ(counted.round_trips(), 2); // the mismatch answer, then d.py
+  EXPECT_EQ(r.tree.files_sent, 1u);
+  EXPECT_EQ(snapshot_of(remote_tree()), snapshot_of(m_project));
 }
