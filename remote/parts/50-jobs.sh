@@ -1157,6 +1157,12 @@ cmd_view() {
         srun --jobid="$_alloc" --overlap --nodes=1 --ntasks=1 --nodelist="$_node" \
             --job-name="view:$RUN_ID" --pty \
             "$TCCP_SELF" "$TCCP_ROOT" view_step "$RUN_DIR" "$_lines" 2>"$RUN_DIR/.tccp/view.err"
+        _src=$?
+        if [ $_src -ne 0 ] && grep -q 'Invalid job id\|expired\|already completed' "$RUN_DIR/.tccp/view.err"; then
+            printf '[tccp: allocation %s of %s is gone; see its state with: tccp jobs]\n' \
+                "$_alloc" "$RUN_ID"
+            exit 1
+        fi
         # The runner writes its final status just before dtach ends.
         _n=0
         while [ $_n -lt 20 ]; do

@@ -4,10 +4,14 @@
 #include <cstdio>
 #include <ctime>
 #include <iostream>
+#include <iterator>
+#include <poll.h>
 #include <random>
+#include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tccp/config/project.hpp"
 #include "tccp/generated/remote_helper.hpp"
 #include "tccp/slurm/duration.hpp"
 #include "tccp/util/fs.hpp"
@@ -171,17 +175,43 @@ JobContext context_from_envelope(proto::Envelope envelope) {
 }
 
 JobContext load_context(const std::string& job) {
+  // A job document piped in wins (`tccp-config resolve | tccp-launch jobs`);
+  // an empty or silent pipe falls back to the project here.
   struct stat st {};
-  if (::fstat(STDIN_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISREG(st.st_mode))) {
-    auto ctx = context_from_envelope(proto::read_input(std::cin, "job"));
-    if (!job.empty()) {
-      ctx.job = job;
+  bool piped = false;
+  if (::fstat(STDIN_FILENO, &st) == 0) {
+    if (S_ISREG(st.st_mode)) {
+      piped = st.st_size > 0;
+    } else if (S_ISFIFO(st.st_mode)) {
+      pollfd p{STDIN_FILENO, POLLIN, 0};
+      piped = ::poll(&p, 1, 100) > 0 && (p.revents & POLLIN) != 0;
     }
-    return ctx;
   }
-  throw Error(ExitCode::usage, "no job document on standard input",
-              "pipe one in: 'tccp-config resolve [JOB] | " + std::string("tccp-launch ...") +
-                  "', or use 'tccp <command>'");
+  if (piped) {
+    std::string text((std::istreambuf_iterator<char>(std::cin)),
+                     std::istreambuf_iterator<char>());
+    if (!util::trim(text).empty()) {
+      std::istringstream in(text);
+      auto ctx = context_from_envelope(proto::read_input(in, "job"));
+      if (!job.empty()) {
+        ctx.job = job;
+      }
+      return ctx;
+    }
+  }
+  auto global = config::load_global();
+  auto project = config::load_project(std::filesystem::current_path(), global);
+  JobContext c;
+  c.project = project.display_name();
+  c.job = job;
+  c.cluster = config::cluster_to_json(global.cluster);
+  c.remote_root = global.cluster.remote_root.empty() ? "~/.tccp" : global.cluster.remote_root;
+  c.envelope.type = "job";
+  c.envelope.data = {{"project", c.project},
+                     {"project_dir", project.dir.string()},
+                     {"job", job.empty() ? proto::Json(nullptr) : proto::Json(job)},
+                     {"cluster", c.cluster}};
+  return c;
 }
 
 std::unique_ptr<remote::Remote> connect(const JobContext& context) {
