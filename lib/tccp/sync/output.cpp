@@ -1,4 +1,5 @@
 #include "tccp/sync/output.hpp"
+#include "tccp/remote/helper.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -487,7 +488,8 @@ void check_name(const std::string &what, const std::string &name) {
 
 } // namespace
 
-PullResult pull_output(remote::Remote &remote, const PullRequest &req, PullObserver *observer) {
+PullResult pull_output(remote::Remote &inner, const PullRequest &req, PullObserver *observer) {
+  remote::HelperRemote remote(inner, req.remote_root);
   if (req.run_id.empty() && req.job.empty()) {
     throw Error(ExitCode::usage, "no run to pull: give a job or a run id");
   }
@@ -626,7 +628,8 @@ PullResult pull_output(remote::Remote &remote, const PullRequest &req, PullObser
   return result;
 }
 
-CleanResult clean_output(remote::Remote &remote, const CleanRequest &req) {
+CleanResult clean_output(remote::Remote &inner, const CleanRequest &req) {
+  remote::HelperRemote remote(inner, req.remote_root);
   CleanResult result;
   std::error_code ec;
   if (fs::is_directory(req.local_output, ec)) {

@@ -1,4 +1,5 @@
 #include "tccp/sync/push.hpp"
+#include "tccp/remote/helper.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -443,7 +444,8 @@ std::vector<std::string> normalised_rodata(const PushSpec &spec) {
 
 } // namespace
 
-PushResult push(remote::Remote &remote, const PushSpec &spec, PushObserver *observer) {
+PushResult push(remote::Remote &inner, const PushSpec &spec, PushObserver *observer) {
+  remote::HelperRemote remote(inner, spec.remote_root);
   validate(spec);
   auto start = Clock::now();
   CountingRemote counted(remote);

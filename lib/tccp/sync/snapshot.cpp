@@ -1,4 +1,5 @@
 #include "tccp/sync/snapshot.hpp"
+#include "tccp/remote/helper.hpp"
 
 #include "tccp/core/error.hpp"
 #include "tccp/sync/helper.hpp"
@@ -47,7 +48,8 @@ Snapshot parse_snapshot_answer(const SnapshotRequest &request, const remote::Exe
   return s;
 }
 
-Snapshot snapshot(remote::Remote &remote, const SnapshotRequest &request) {
+Snapshot snapshot(remote::Remote &inner, const SnapshotRequest &request) {
+  remote::HelperRemote remote(inner, request.remote_root);
   return parse_snapshot_answer(request, remote.run(snapshot_command(request)));
 }
 

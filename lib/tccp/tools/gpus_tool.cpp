@@ -164,7 +164,7 @@ int gpus_main(int argc, char** argv) {
             ctx.emit(gpu_guide_envelope(), [&] { std::cout << format_gpu_guide(colour); });
             return 0;
           }
-          auto profile = load_profile();
+          auto profile = config::load_cluster_profile();
           if (profile.host.empty()) {
             throw Error(ExitCode::config, "no cluster is configured",
                         "run 'tccp setup' first ('tccp gpus info' works offline)");

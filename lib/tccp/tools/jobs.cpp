@@ -1,5 +1,7 @@
 #include "tccp/tools/jobs.hpp"
 
+#include "tccp/tools/connection.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
@@ -222,7 +224,7 @@ std::unique_ptr<remote::Remote> connect(const JobContext& context) {
   if (host.empty() || host == "localhost" || host == "local") {
     return std::make_unique<remote::LocalRemote>();
   }
-  throw Error(ExitCode::unreachable, "cannot connect to '" + host + "': no SSH transport in this build");
+  return open_remote(config::cluster_from_json(context.cluster));
 }
 
 std::string RunRecord::get(const std::string& key) const {

@@ -1,5 +1,7 @@
 #include "tccp/tools/sync_tool.hpp"
 
+#include "tccp/tools/connection.hpp"
+
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -219,8 +221,7 @@ std::unique_ptr<remote::Remote> open_cluster(const config::ClusterProfile &p) {
     throw Error(ExitCode::config, "no cluster to sync with",
                 "pipe a job from 'tccp-config resolve', or give --host");
   }
-  throw Error(ExitCode::config, "cannot reach '" + p.host + "': this build has no SSH transport",
-              "use --host local for a cluster reachable as this machine");
+  return open_remote(p);
 }
 
 // Progress on stderr, in place, only on a terminal and only for operations
