@@ -1,5 +1,10 @@
 #include "tccp/tools/logs_tool.hpp"
 
+#include <filesystem>
+
+#include "tccp/sync/output.hpp"
+#include "tccp/util/strings.hpp"
+
 #include <cstdlib>
 #include <fcntl.h>
 #include <iostream>
@@ -195,6 +200,42 @@ int view_run(remote::Remote& remote, const JobContext& context, const std::strin
   return interactive_helper(remote, context.remote_root, "view", {context.project, selector});
 }
 
+// Brings the run's output dir back to <project>/<output>/<job>/<stamp>/
+// (with `latest`) once the run has ended. A failed download is reported,
+// never fatal: the run's own status is what attach returns, and
+// 'tccp return <job>' resumes the download.
+void download_output(remote::Remote& remote, const JobContext& context,
+                     const std::string& run_id, const term::Printer& printer) {
+  const auto& d = context.envelope.data;
+  if (!d.contains("project_dir") || !d["project_dir"].is_string() || !d.contains("output") ||
+      !d["output"].is_string()) {
+    return;
+  }
+  sync::PullRequest req;
+  req.remote_root = context.remote_root;
+  req.project = context.project;
+  req.run_id = run_id;
+  req.job = context.job;
+  req.output = d["output"].get<std::string>();
+  req.local_output = std::filesystem::path(d["project_dir"].get<std::string>()) / req.output;
+  if (d.contains("cache") && d["cache"].is_string()) {
+    std::string cache = d["cache"].get<std::string>();
+    if (util::starts_with(cache, req.output + "/")) {
+      req.exclude.push_back(cache.substr(req.output.size() + 1));
+    }
+  }
+  try {
+    auto r = sync::pull_output(remote, req);
+    if (r.files_total > 0) {
+      printer.info("output: " + std::to_string(r.files_total) + " files in " +
+                   r.latest.string());
+    }
+  } catch (const Error& e) {
+    printer.warning(std::string("could not download the output: ") + e.what());
+    printer.hint("run 'tccp return " + context.job + "' to try again");
+  }
+}
+
 int logs_main(int argc, char** argv) {
   static LogsOptions opts;
   return cli::run_main(
@@ -261,10 +302,18 @@ int logs_main(int argc, char** argv) {
               std::string selector = run_selector(context.envelope.data);
               auto remote = connect(context);
               if (at_terminal()) {
-                return view_run(*remote, context, selector);
+                int status = view_run(*remote, context, selector);
+                auto runs = list_runs(*remote, context);
+                for (const auto& r : runs.runs) {
+                  if (r.id() == selector && !r.alive()) {
+                    download_output(*remote, context, selector, ctx.printer());
+                  }
+                }
+                return status;
               }
-              return end_status(follow_log(*remote, context, selector, "follow", 0),
-                                ctx.printer());
+              auto end = follow_log(*remote, context, selector, "follow", 0);
+              download_output(*remote, context, selector, ctx.printer());
+              return end_status(end, ctx.printer());
             });
       });
 }
