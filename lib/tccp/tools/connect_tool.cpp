@@ -38,7 +38,7 @@ struct Flags {
   bool foreground = false;
   int max_sessions = 10;
   std::optional<long long> idle_timeout_s;
-  // exec, ssh
+  // exec, ssh: the words after "--" (CLI11 only sees what comes before)
   bool no_stdin = false;
   std::vector<std::string> words;
   // forward
@@ -270,13 +270,11 @@ int raw_output(cli::Context& ctx, const std::function<int()>& body) {
   }
 }
 
-// The words after the subcommand: those CLI11 took as positionals (after
-// "--") and those it left over (prefix_command).
+// The command words of exec and ssh: those CLI11 left over from the first
+// word on (prefix_command), then those after "--".
 std::vector<std::string> command_words(const Flags& f, const CLI::App& sub) {
-  std::vector<std::string> words = f.words;
-  for (const auto& w : sub.remaining()) {
-    words.push_back(w);
-  }
+  std::vector<std::string> words = sub.remaining();
+  words.insert(words.end(), f.words.begin(), f.words.end());
   return words;
 }
 
@@ -305,8 +303,31 @@ void add_profile_flags(CLI::App& app, Flags& f) {
 
 int connect_main(int argc, char** argv) {
   auto flags = std::make_shared<Flags>();
+  // "exec -- CMD..." and "ssh -- NODE CMD...": everything after a "--"
+  // that comes before the first command word is the command, whatever it
+  // looks like (a later "--" belongs to the command).
+  std::vector<char*> args(argv, argv + argc);
+  int sub = 0;
+  for (int i = 1; i < argc && sub == 0; ++i) {
+    std::string_view a = argv[i];
+    if (a == "exec" || a == "ssh") {
+      sub = i;
+    }
+  }
+  for (int i = sub + 1; sub > 0 && i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--") {
+      flags->words.assign(argv + i + 1, argv + argc);
+      args.resize(static_cast<std::size_t>(i));
+      break;
+    }
+    if (a.empty() || a.front() != '-') {
+      break; // the first command word
+    }
+  }
   return cli::run_main(
-      "tccp-connect", "The one authenticated SSH connection per cluster", argc, argv,
+      "tccp-connect", "The one authenticated SSH connection per cluster",
+      static_cast<int>(args.size()), args.data(),
       [flags](CLI::App& app, cli::Common& /*common*/) {
         Flags& f = *flags;
         app.fallthrough();
@@ -361,7 +382,6 @@ int connect_main(int argc, char** argv) {
             });
         *exec_app = exec;
         exec->add_flag("-n,--no-stdin", f.no_stdin, "Do not pass stdin to the command");
-        exec->add_option("command", f.words, "The command line (words are joined, as ssh does)");
         exec->prefix_command();
         exec->fallthrough(false);
 
@@ -378,7 +398,6 @@ int connect_main(int argc, char** argv) {
                   ctx, [&] { return cmd_node_ssh(*flags, command_words(*flags, **node_app)); });
             });
         *node_app = node;
-        node->add_option("node", f.words, "The compute node, then the command (optional)");
         node->prefix_command();
         node->fallthrough(false);
 
