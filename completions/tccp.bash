@@ -80,6 +80,68 @@ _tccp_describe_config() {
 _tccp_config() { _tccp_tool config 1; }
 complete -F _tccp_config tccp-config
 
+_tccp_describe_connect() {
+    case $1 in
+    '')
+        _tccp_cmds='start status stop exec shell ssh forward setup'
+        _tccp_opts='-h --help --version --json -q --quiet -v --verbose --host --port --user --identity --known-hosts --askpass --proxy-jump -F --ssh-config --accept-new'
+        _tccp_vopts='--host --port --user --identity --known-hosts --askpass --proxy-jump -F --ssh-config'
+        _tccp_dopts=''
+        ;;
+    start)
+        _tccp_cmds=''
+        _tccp_opts='-h --help --foreground --max-sessions --idle-timeout'
+        _tccp_vopts='--max-sessions --idle-timeout'
+        _tccp_dopts=''
+        ;;
+    status)
+        _tccp_cmds=''
+        _tccp_opts='-h --help'
+        _tccp_vopts=''
+        _tccp_dopts=''
+        ;;
+    stop)
+        _tccp_cmds=''
+        _tccp_opts='-h --help'
+        _tccp_vopts=''
+        _tccp_dopts=''
+        ;;
+    exec)
+        _tccp_cmds=''
+        _tccp_opts='-h --help -n --no-stdin'
+        _tccp_vopts=''
+        _tccp_dopts=''
+        ;;
+    shell)
+        _tccp_cmds=''
+        _tccp_opts='-h --help'
+        _tccp_vopts=''
+        _tccp_dopts=''
+        ;;
+    ssh)
+        _tccp_cmds=''
+        _tccp_opts='-h --help'
+        _tccp_vopts=''
+        _tccp_dopts=''
+        ;;
+    forward)
+        _tccp_cmds=''
+        _tccp_opts='-h --help'
+        _tccp_vopts=''
+        _tccp_dopts=''
+        ;;
+    setup)
+        _tccp_cmds=''
+        _tccp_opts='-h --help --auth --store-password --store-password-from-stdin --no-check'
+        _tccp_vopts='--auth'
+        _tccp_dopts=''
+        ;;
+    *) _tccp_cmds='' _tccp_opts='' _tccp_vopts='' _tccp_dopts='' ;;
+    esac
+}
+_tccp_connect() { _tccp_tool connect 1; }
+complete -F _tccp_connect tccp-connect
+
 _tccp() {
     local cur=${COMP_WORDS[COMP_CWORD]}
     if ((COMP_CWORD == 1)); then
@@ -87,6 +149,14 @@ _tccp() {
         return
     fi
     case ${COMP_WORDS[1]} in
+    setup)
+        _tccp_describe_connect setup
+        if [[ $cur == -* ]]; then
+            mapfile -t COMPREPLY < <(compgen -W "$_tccp_opts" -- "$cur")
+        else
+            mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+        fi
+        ;;
     register)
         _tccp_describe_config init
         if [[ $cur == -* ]]; then
@@ -103,6 +173,38 @@ _tccp() {
             mapfile -t COMPREPLY < <(compgen -f -- "$cur")
         fi
         ;;
+    ssh)
+        _tccp_describe_connect node-ssh
+        if [[ $cur == -* ]]; then
+            mapfile -t COMPREPLY < <(compgen -W "$_tccp_opts" -- "$cur")
+        else
+            mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+        fi
+        ;;
+    exec)
+        _tccp_describe_connect exec
+        if [[ $cur == -* ]]; then
+            mapfile -t COMPREPLY < <(compgen -W "$_tccp_opts" -- "$cur")
+        else
+            mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+        fi
+        ;;
+    clusterssh)
+        _tccp_describe_connect shell
+        if [[ $cur == -* ]]; then
+            mapfile -t COMPREPLY < <(compgen -W "$_tccp_opts" -- "$cur")
+        else
+            mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+        fi
+        ;;
+    status)
+        _tccp_describe_connect status
+        if [[ $cur == -* ]]; then
+            mapfile -t COMPREPLY < <(compgen -W "$_tccp_opts" -- "$cur")
+        else
+            mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+        fi
+        ;;
     refresh)
         _tccp_describe_config validate
         if [[ $cur == -* ]]; then
@@ -112,6 +214,7 @@ _tccp() {
         fi
         ;;
     config) _tccp_tool config 2 ;;
+    connect) _tccp_tool connect 2 ;;
     help) mapfile -t COMPREPLY < <(compgen -W 'setup register run view restart cancel jobs info logs tail output initlogs open ssh exec clusterssh status allocs dealloc return clean refresh config connect alloc sync launch logs tunnel gpus' -- "$cur") ;;
     *) mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
     esac

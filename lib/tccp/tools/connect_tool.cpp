@@ -375,7 +375,7 @@ int connect_main(int argc, char** argv) {
 
         auto exec_app = std::make_shared<CLI::App*>(nullptr);
         CLI::App* exec = cli::add_command(
-            app, "exec", "Run a command on the login node (its exit status passes through)",
+            app, "exec", "Run CMD [ARGS...] on the login node (its exit status passes through)",
             [flags, exec_app](cli::Context& ctx) {
               return raw_output(ctx,
                                 [&] { return cmd_exec(*flags, command_words(*flags, **exec_app)); });
@@ -392,7 +392,7 @@ int connect_main(int argc, char** argv) {
 
         auto node_app = std::make_shared<CLI::App*>(nullptr);
         CLI::App* node = cli::add_command(
-            app, "ssh", "Terminal (or one command) on a compute node, through the login host",
+            app, "ssh", "ssh NODE [CMD...]: a terminal (or CMD) on a compute node, through the login host",
             [flags, node_app](cli::Context& ctx) {
               return raw_output(
                   ctx, [&] { return cmd_node_ssh(*flags, command_words(*flags, **node_app)); });
