@@ -521,9 +521,11 @@ EOF
   run --separate-stderr tccp-connect setup --host login-mfa --askpass "$T/askpass" \
     --store-password-from-stdin --json <"$TCCP_CLUSTER_PASSWORD_FILE"
   assert_success
+  assert_equal "$(jq -r .type <<<"$output")" cluster
   assert_equal "$(jq -r .data.host <<<"$output")" login-mfa
-  assert_equal "$(jq -r .data.checked <<<"$output")" true
-  assert_equal "$(jq -r .data.password_stored <<<"$output")" file
+  assert_equal "$(jq -r .data.askpass <<<"$output")" "$T/askpass"
+  assert_equal "$(jq -r .data.setup.checked <<<"$output")" true
+  assert_equal "$(jq -r .data.setup.password_stored <<<"$output")" file
   [[ "$stderr" == *"warning: no desktop keyring found: the password is stored in $TCCP_HOME/credentials (mode 0600"* ]]
   [ "$(stat -c %a "$TCCP_HOME/credentials")" = 600 ]
   [ "$(stat -c %a "$TCCP_HOME")" = 700 ]
