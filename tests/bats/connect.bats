@@ -438,6 +438,28 @@ EOF
   assert_output "$want"
 }
 
+@test "connect: a client that stops reading stalls only itself, with bounded memory" {
+  start_master login >/dev/null
+  # A's output goes to a pipe nobody reads: the pipe, then the master's
+  # buffer for A, then A's SSH window fill up.
+  mkfifo "$T/fifo"
+  sleep 120 <"$T/fifo" 3>&- &
+  echo $! >>"$T/pids"
+  tccp-connect --host login exec 'cat /dev/zero' >"$T/fifo" 3>&- &
+  local a=$!
+  echo "$a" >>"$T/pids"
+  wait_until 10 grep -q pipe_write "/proc/$a/wchan"
+  local t0=$SECONDS
+  run bash -c "tccp-connect --host login exec 'head -c 100000000 /dev/zero' | wc -c"
+  assert_success
+  assert_output "100000000"
+  [ $((SECONDS - t0)) -le 10 ]
+  local pid rss
+  pid=$(tccp-connect --host login status --json | jq .data.pid)
+  rss=$(ps -o rss= -p "$pid")
+  [ "$rss" -lt 100000 ] # KiB: the stalled channel holds about one window, not the stream
+}
+
 @test "connect: a client that goes away ends its remote command" {
   start_master login >/dev/null
   tccp-connect --host login exec 'sleep 317' 3>&- &
