@@ -171,6 +171,47 @@ EOF
   [[ "$stderr" == *"hint: run this on a terminal, or name an askpass program"* ]]
 }
 
+@test "connect: the password method, answered by askpass and then by a stored password" {
+  # A private sshd of our own that offers only "password" (the cluster's
+  # doors use keyboard-interactive), for the cluster's user.
+  local port=$((21000 + RANDOM % 20000))
+  ssh-keygen -q -t ed25519 -N '' -f "$T/hostkey"
+  cat >"$T/sshd_config" <<EOF
+ListenAddress 127.0.0.1:$port
+HostKey $T/hostkey
+PidFile $T/sshd.pid
+UsePAM yes
+AuthenticationMethods password
+PasswordAuthentication yes
+KbdInteractiveAuthentication no
+PubkeyAuthentication no
+PermitRootLogin no
+EOF
+  mkdir -p /run/sshd
+  /usr/sbin/sshd -f "$T/sshd_config" -E "$T/sshd.log"
+  wait_until 10 test -s "$T/sshd.pid"
+  cat "$T/sshd.pid" >>"$T/pids"
+  echo "[127.0.0.1]:$port $(cut -d' ' -f1-2 "$T/hostkey.pub")" >"$T/known"
+  cat >"$T/cfg" <<EOF
+Host pw
+  HostName 127.0.0.1
+  Port $port
+  User $TCCP_CLUSTER_USER
+  UserKnownHostsFile $T/known
+EOF
+  export TCCP_SSH_CONFIG=$T/cfg
+  run tccp-connect --host pw --askpass "$T/askpass" exec 'echo by-password'
+  assert_success
+  assert_output "by-password"
+  assert_equal "$(cat "$T/askpass.calls")" "$TCCP_CLUSTER_USER@127.0.0.1's password: "
+  run tccp-connect setup --host pw --no-check --store-password-from-stdin <"$TCCP_CLUSTER_PASSWORD_FILE"
+  assert_success
+  run no_tty tccp-connect exec 'echo stored'
+  assert_success
+  assert_output "stored"
+  assert_equal "$(grep -c . "$T/askpass.calls")" 1
+}
+
 @test "connect: an encrypted key asks for its passphrase" {
   cp "$TCCP_CLUSTER_KEY" "$T/enc_key"
   chmod 600 "$T/enc_key"
