@@ -320,6 +320,10 @@ int start_master(const config::ClusterProfile& profile, const MasterSettings& se
     return static_cast<int>(e.code());
   }
   ::setsid();
+  // A daemon keeps no directory busy; what it reads later (credentials,
+  // known_hosts under TCCP_HOME) is named absolutely first.
+  ::setenv("TCCP_HOME", std::filesystem::absolute(tccp_home()).c_str(), 1);
+  (void)!::chdir("/");
   int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   int log_fd = ::open(paths.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (null_fd >= 0) {

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -336,7 +337,8 @@ int connect_main(int argc, char** argv) {
           if (!flags->ssh_config.empty()) {
             // Every connection of this process (and the master it starts)
             // reads this ssh_config; it names a file, never a secret.
-            ::setenv("TCCP_SSH_CONFIG", flags->ssh_config.c_str(), 1);
+            std::string path = std::filesystem::absolute(flags->ssh_config).string();
+            ::setenv("TCCP_SSH_CONFIG", path.c_str(), 1);
           }
         });
 
