@@ -1334,7 +1334,12 @@ std::string MuxServer::run() {
       return s.end_reason;
     }
     auto now = Clock::now();
-    if (s.external_clients() > 0 || s.active()) {
+    bool in_use = s.active();
+    for (const auto& c : s.clients) {
+      // Status questions do not keep an idle master alive.
+      in_use = in_use || (!c->internal && (c->req.op == "exec" || c->req.op == "forward"));
+    }
+    if (in_use) {
       s.last_client_seen = now;
     } else if (s.opt.idle_timeout.count() > 0 && now - s.last_client_seen > s.opt.idle_timeout) {
       return "idle for " + std::to_string(s.opt.idle_timeout.count()) + " s";

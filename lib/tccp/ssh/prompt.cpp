@@ -74,7 +74,8 @@ public:
   TerminalPrompter& operator=(const TerminalPrompter&) = delete;
 
   std::optional<Secret> ask(const std::string& prompt, Echo echo) override {
-    write_all(prompt);
+    // Echo goes off before the prompt shows: an answer typed the moment
+    // the prompt appears must neither be echoed nor flushed away.
     termios saved{};
     bool changed = false;
     struct sigaction old_actions[std::size(restored_signals)];
@@ -91,6 +92,7 @@ public:
       }
       changed = ::tcsetattr(m_fd, TCSAFLUSH, &quiet) == 0;
     }
+    write_all(prompt);
     std::string line;
     bool got_newline = false;
     char c = 0;
@@ -110,7 +112,7 @@ public:
     }
     if (echo == Echo::off && g_tty_fd == m_fd) {
       if (changed) {
-        ::tcsetattr(m_fd, TCSAFLUSH, &saved);
+        ::tcsetattr(m_fd, TCSANOW, &saved);
       }
       g_tty_fd = -1;
       for (std::size_t i = 0; i < std::size(restored_signals); ++i) {

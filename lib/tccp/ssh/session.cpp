@@ -539,7 +539,17 @@ private:
   // A failure that changed the list of methods the server still wants was
   // a partial success (libssh2 1.10 reports it as an error).
   Outcome after_failure() {
-    std::string now = list();
+    std::string now;
+    try {
+      now = list();
+    } catch (const Error& e) {
+      if (e.code() != ExitCode::unreachable) {
+        throw;
+      }
+      // sshd hangs up after too many failures: that is still a refusal.
+      m_notes.push_back("the server closed the connection after the failed attempts");
+      fail();
+    }
     if (now.empty() && ::libssh2_userauth_authenticated(m_st.s) != 0) {
       return Outcome::success;
     }

@@ -162,45 +162,59 @@ bool master_gone(const MasterPaths& paths) {
 
 proto::Json connection_status(const config::ClusterProfile& profile) {
   MasterPaths paths = master_paths(profile);
-  proto::Json d;
-  d["cluster"] = profile.name;
-  d["socket"] = paths.socket.string();
   std::optional<std::string> answer;
   try {
     answer = remote::ask_master(paths.socket.string(), "status");
   } catch (const Error&) {
     answer.reset();
   }
+  proto::Json s = proto::Json::object();
   if (answer) {
-    proto::Json s = proto::Json::parse(*answer, nullptr, false);
-    if (!s.is_discarded() && s.is_object()) {
-      for (auto it = s.begin(); it != s.end(); ++it) {
-        d[it.key()] = it.value();
-      }
-      d["open_channels"] = s.value("session_channels", 0) + s.value("forward_channels", 0);
-      return d;
+    s = proto::Json::parse(*answer, nullptr, false);
+    if (s.is_discarded() || !s.is_object()) {
+      s = proto::Json::object();
     }
   }
-  d["state"] = "stopped";
-  std::string user = profile.user.value_or("");
-  std::string host = profile.host;
-  std::optional<int> port = profile.port;
-  try {
-    ssh::Target t = resolve_target(profile);
-    user = t.user;
-    host = t.alias;
-    d["hostname"] = t.hostname;
-    port = t.port;
-  } catch (const Error&) {
+  bool running = s.contains("state");
+  auto from_master = [&](const char* key) { return s.contains(key) ? s[key] : proto::Json(); };
+  proto::Json d;
+  d["cluster"] = profile.name;
+  d["state"] = running ? s["state"] : proto::Json("stopped");
+  if (running) {
+    d["host"] = from_master("host");
+    d["hostname"] = from_master("hostname");
+    d["port"] = from_master("port");
+    d["user"] = from_master("user");
+  } else {
+    // What a connection would use: the profile through ssh_config.
+    d["host"] = profile.host;
     d["hostname"] = nullptr;
+    d["port"] = profile.port ? proto::Json(*profile.port) : proto::Json(nullptr);
+    d["user"] = profile.user ? proto::Json(*profile.user) : proto::Json(nullptr);
+    try {
+      ssh::Target t = resolve_target(profile);
+      d["hostname"] = t.hostname;
+      d["port"] = t.port;
+      d["user"] = t.user;
+    } catch (const Error&) {
+      // an unusable profile still has a status: stopped
+    }
   }
-  d["host"] = host;
-  d["user"] = user;
-  d["port"] = port ? proto::Json(*port) : proto::Json(nullptr);
-  d["since"] = nullptr;
-  d["pid"] = nullptr;
-  d["open_channels"] = 0;
-  d["rtt_ms"] = nullptr;
+  d["since"] = from_master("since");
+  d["pid"] = from_master("pid");
+  d["socket"] = paths.socket.string();
+  int sessions = s.value("session_channels", 0);
+  int forwards = s.value("forward_channels", 0);
+  d["open_channels"] = sessions + forwards;
+  d["session_channels"] = sessions;
+  d["forward_channels"] = forwards;
+  d["queued"] = s.value("queued", 0);
+  d["clients"] = s.value("clients", 0);
+  d["max_sessions"] = from_master("max_sessions");
+  d["rtt_ms"] = from_master("rtt_ms");
+  d["reconnects"] = s.value("reconnects", 0);
+  d["requests"] = s.value("requests", 0);
+  d["last_error"] = from_master("last_error");
   return d;
 }
 
@@ -306,6 +320,10 @@ int start_master(const config::ClusterProfile& profile, const MasterSettings& se
     return static_cast<int>(e.code());
   }
   ::setsid();
+  // A daemon keeps no directory busy; what it reads later (credentials,
+  // known_hosts under TCCP_HOME) is named absolutely first.
+  ::setenv("TCCP_HOME", std::filesystem::absolute(tccp_home()).c_str(), 1);
+  (void)!::chdir("/");
   int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   int log_fd = ::open(paths.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (null_fd >= 0) {

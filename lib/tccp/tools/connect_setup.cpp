@@ -5,6 +5,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "tccp/config/cluster_profile.hpp"
 #include "tccp/core/error.hpp"
 #include "tccp/ssh/credentials.hpp"
 #include "tccp/ssh/prompt.hpp"
@@ -226,18 +227,18 @@ int run_setup(const SetupFlags& f, cli::Context& ctx) {
                        profile.identity_files, profile.askpass, profile.proxy_jump,
                        profile.known_hosts);
 
+  // The profile as every tool will now read it (this also checks the file).
+  config::ClusterProfile saved = config::load_cluster_profile();
   proto::Envelope env;
   env.type = "cluster";
-  env.data["name"] = profile.name;
-  env.data["host"] = profile.host;
-  env.data["hostname"] = target.hostname;
-  env.data["port"] = target.port;
-  env.data["user"] = target.user;
-  env.data["config_file"] = config_file.string();
-  env.data["checked"] = checked;
-  env.data["password_stored"] =
+  env.data = config::cluster_to_json(saved);
+  proto::Json how;
+  how["config_file"] = config_file.string();
+  how["checked"] = checked;
+  how["password_stored"] =
       stored ? proto::Json(stored->backend == ssh::CredentialBackend::keyring ? "keyring" : "file")
              : proto::Json(nullptr);
+  env.data["setup"] = how;
   ctx.emit(env, [&] {
     std::cout << "cluster saved in " << config_file.string() << ": " << target.describe()
               << (checked ? " (connection checked)" : "") << '\n';

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -38,7 +39,7 @@ struct Flags {
   bool foreground = false;
   int max_sessions = 10;
   std::optional<long long> idle_timeout_s;
-  // exec, ssh
+  // exec, ssh: the words after "--" (CLI11 only sees what comes before)
   bool no_stdin = false;
   std::vector<std::string> words;
   // forward
@@ -270,13 +271,11 @@ int raw_output(cli::Context& ctx, const std::function<int()>& body) {
   }
 }
 
-// The words after the subcommand: those CLI11 took as positionals (after
-// "--") and those it left over (prefix_command).
+// The command words of exec and ssh: those CLI11 left over from the first
+// word on (prefix_command), then those after "--".
 std::vector<std::string> command_words(const Flags& f, const CLI::App& sub) {
-  std::vector<std::string> words = f.words;
-  for (const auto& w : sub.remaining()) {
-    words.push_back(w);
-  }
+  std::vector<std::string> words = sub.remaining();
+  words.insert(words.end(), f.words.begin(), f.words.end());
   return words;
 }
 
@@ -305,8 +304,31 @@ void add_profile_flags(CLI::App& app, Flags& f) {
 
 int connect_main(int argc, char** argv) {
   auto flags = std::make_shared<Flags>();
+  // "exec -- CMD..." and "ssh -- NODE CMD...": everything after a "--"
+  // that comes before the first command word is the command, whatever it
+  // looks like (a later "--" belongs to the command).
+  std::vector<char*> args(argv, argv + argc);
+  int sub = 0;
+  for (int i = 1; i < argc && sub == 0; ++i) {
+    std::string_view a = argv[i];
+    if (a == "exec" || a == "ssh") {
+      sub = i;
+    }
+  }
+  for (int i = sub + 1; sub > 0 && i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--") {
+      flags->words.assign(argv + i + 1, argv + argc);
+      args.resize(static_cast<std::size_t>(i));
+      break;
+    }
+    if (a.empty() || a.front() != '-') {
+      break; // the first command word
+    }
+  }
   return cli::run_main(
-      "tccp-connect", "The one authenticated SSH connection per cluster", argc, argv,
+      "tccp-connect", "The one authenticated SSH connection per cluster",
+      static_cast<int>(args.size()), args.data(),
       [flags](CLI::App& app, cli::Common& /*common*/) {
         Flags& f = *flags;
         app.fallthrough();
@@ -315,7 +337,8 @@ int connect_main(int argc, char** argv) {
           if (!flags->ssh_config.empty()) {
             // Every connection of this process (and the master it starts)
             // reads this ssh_config; it names a file, never a secret.
-            ::setenv("TCCP_SSH_CONFIG", flags->ssh_config.c_str(), 1);
+            std::string path = std::filesystem::absolute(flags->ssh_config).string();
+            ::setenv("TCCP_SSH_CONFIG", path.c_str(), 1);
           }
         });
 
@@ -354,14 +377,13 @@ int connect_main(int argc, char** argv) {
 
         auto exec_app = std::make_shared<CLI::App*>(nullptr);
         CLI::App* exec = cli::add_command(
-            app, "exec", "Run a command on the login node (its exit status passes through)",
+            app, "exec", "Run CMD [ARGS...] on the login node (its exit status passes through)",
             [flags, exec_app](cli::Context& ctx) {
               return raw_output(ctx,
                                 [&] { return cmd_exec(*flags, command_words(*flags, **exec_app)); });
             });
         *exec_app = exec;
         exec->add_flag("-n,--no-stdin", f.no_stdin, "Do not pass stdin to the command");
-        exec->add_option("command", f.words, "The command line (words are joined, as ssh does)");
         exec->prefix_command();
         exec->fallthrough(false);
 
@@ -372,13 +394,12 @@ int connect_main(int argc, char** argv) {
 
         auto node_app = std::make_shared<CLI::App*>(nullptr);
         CLI::App* node = cli::add_command(
-            app, "ssh", "Terminal (or one command) on a compute node, through the login host",
+            app, "ssh", "ssh NODE [CMD...]: a terminal (or CMD) on a compute node, through the login host",
             [flags, node_app](cli::Context& ctx) {
               return raw_output(
                   ctx, [&] { return cmd_node_ssh(*flags, command_words(*flags, **node_app)); });
             });
         *node_app = node;
-        node->add_option("node", f.words, "The compute node, then the command (optional)");
         node->prefix_command();
         node->fallthrough(false);
 

@@ -75,7 +75,7 @@ MasterPaths master_paths(const config::ClusterProfile& profile) {
                     short_hash(profile.host + "|" + std::to_string(profile.port.value_or(0)) +
                                "|" + profile.user.value_or("") + "|" +
                                profile.proxy_jump.value_or(""));
-  std::filesystem::path dir = runtime_dir();
+  std::filesystem::path dir = std::filesystem::absolute(runtime_dir());
   // Unix socket paths are limited to 107 bytes.
   if ((dir / (key + ".sock")).string().size() > 100) {
     dir = std::filesystem::path("/tmp") / ("tccp-" + std::to_string(::getuid()));
