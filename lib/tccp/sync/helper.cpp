@@ -16,4 +16,17 @@ std::string helper_command(const std::string &root, const std::string &command,
          util::shell_join(words);
 }
 
+remote::ExecResult call_helper(remote::Remote &remote, const std::string &root,
+                               const std::string &command, const std::vector<std::string> &args,
+                               std::string_view stdin_data) {
+  return remote.run(helper_command(root, command, args), stdin_data);
+}
+
+remote::ExecResult
+call_helper_stream(remote::Remote &remote, const std::string &root, const std::string &command,
+                   const std::vector<std::string> &args, const remote::Producer &producer,
+                   const remote::Sink &on_stdout, const remote::Sink &on_stderr) {
+  return remote.stream(helper_command(root, command, args), producer, on_stdout, on_stderr);
+}
+
 } // namespace tccp::sync

@@ -496,8 +496,8 @@ PullResult pull_output(remote::Remote &remote, const PullRequest &req, PullObser
     throw Error(ExitCode::config, "output '" + req.output + "' is not a path inside the project");
   }
   CountingRemote counted(remote);
-  auto listed = counted.run(
-      helper_command(req.remote_root, "output_list", {req.project, req.run_id, req.job, *output}));
+  auto listed = call_helper(counted, req.remote_root, "output_list",
+                            {req.project, req.run_id, req.job, *output});
   if (listed.exit_code != 0) {
     throw Error(ExitCode::failed,
                 "cannot list the output on " + remote.describe() + ": " + remote_error(listed));
@@ -575,8 +575,8 @@ PullResult pull_output(remote::Remote &remote, const PullRequest &req, PullObser
     std::exception_ptr parse_error;
     remote::ExecResult r;
     try {
-      r = counted.stream(
-          helper_command(req.remote_root, "output_send", args),
+      r = call_helper_stream(
+          counted, req.remote_root, "output_send", args,
           [&](const remote::StdinWriter &write) { write(whole); },
           [&](std::string_view d) {
             if (!parse_error) {
@@ -661,7 +661,7 @@ CleanResult clean_output(remote::Remote &remote, const CleanRequest &req) {
   if (!req.job.empty()) {
     args.push_back(req.job);
   }
-  auto r = counted.run(helper_command(req.remote_root, "output_clean", args));
+  auto r = call_helper(counted, req.remote_root, "output_clean", args);
   if (r.exit_code != 0) {
     throw Error(ExitCode::failed,
                 "cannot clean the output on " + remote.describe() + ": " + remote_error(r));

@@ -223,7 +223,7 @@ private:
   }
 
   std::pair<std::string, Manifest> fetch_manifest(const Target &t) {
-    auto r = m_remote.run(helper_command(m_spec.remote_root, "sync_manifest", {t.remote_target}));
+    auto r = call_helper(m_remote, m_spec.remote_root, "sync_manifest", {t.remote_target});
     if (r.exit_code != 0 || !util::starts_with(r.out, "digest ")) {
       throw Error(ExitCode::failed, "cannot read the manifest of " + describe(t) + " on " +
                                         m_remote.describe() + ": " + util::trim(r.err));
@@ -350,10 +350,9 @@ private:
         failure = std::current_exception();
       }
     };
-    std::string command =
-        helper_command(m_spec.remote_root, "sync_apply", {t.remote_target, expected, want});
-    auto result = m_remote.stream(
-        command, producer, [&](std::string_view d) { answer.append(d); },
+    auto result = call_helper_stream(
+        m_remote, m_spec.remote_root, "sync_apply", {t.remote_target, expected, want}, producer,
+        [&](std::string_view d) { answer.append(d); },
         [&](std::string_view d) {
           if (errors.size() < 4096) {
             errors.append(d);

@@ -7,7 +7,8 @@
 
 namespace tccp::sync {
 
-std::string snapshot_command(const SnapshotRequest &request) {
+namespace {
+std::vector<std::string> snapshot_args(const SnapshotRequest &request) {
   auto output = project_relative(request.output);
   if (!output) {
     throw Error(ExitCode::config,
@@ -22,7 +23,12 @@ std::string snapshot_command(const SnapshotRequest &request) {
     args.push_back(*rel);
     args.push_back(rodata_key(*rel));
   }
-  return helper_command(request.remote_root, "snapshot", args);
+  return args;
+}
+} // namespace
+
+std::string snapshot_command(const SnapshotRequest &request) {
+  return helper_command(request.remote_root, "snapshot", snapshot_args(request));
 }
 
 Snapshot parse_snapshot_answer(const SnapshotRequest &request, const remote::ExecResult &result) {
@@ -48,7 +54,8 @@ Snapshot parse_snapshot_answer(const SnapshotRequest &request, const remote::Exe
 }
 
 Snapshot snapshot(remote::Remote &remote, const SnapshotRequest &request) {
-  return parse_snapshot_answer(request, remote.run(snapshot_command(request)));
+  return parse_snapshot_answer(
+      request, call_helper(remote, request.remote_root, "snapshot", snapshot_args(request)));
 }
 
 } // namespace tccp::sync
