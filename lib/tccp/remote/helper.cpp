@@ -99,38 +99,3 @@ ExecResult call_helper_stream(Remote& remote, std::string_view remote_root,
 }
 
 } // namespace tccp::remote
-
-namespace tccp::remote {
-
-ExecResult HelperRemote::run(const std::string& command, std::string_view stdin_data,
-                             const ExecOptions& options) {
-  ExecResult r = m_inner.run(command, stdin_data, options);
-  if (r.exit_code == helper_missing_exit && r.out.empty() && !r.signal) {
-    install_helper(m_inner, m_root);
-    r = m_inner.run(command, stdin_data, options);
-  }
-  return r;
-}
-
-ExecResult HelperRemote::stream(const std::string& command, const Producer& producer,
-                                const Sink& on_stdout, const Sink& on_stderr,
-                                const ExecOptions& options) {
-  // The helper writes nothing before it runs, so output means it ran.
-  bool any_output = false;
-  Sink out = [&](std::string_view d) {
-    any_output = true;
-    on_stdout(d);
-  };
-  Sink err = [&](std::string_view d) {
-    any_output = true;
-    on_stderr(d);
-  };
-  ExecResult r = m_inner.stream(command, producer, out, err, options);
-  if (r.exit_code == helper_missing_exit && !any_output && !r.signal) {
-    install_helper(m_inner, m_root);
-    r = m_inner.stream(command, producer, on_stdout, on_stderr, options);
-  }
-  return r;
-}
-
-} // namespace tccp::remote

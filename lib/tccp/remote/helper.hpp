@@ -52,29 +52,3 @@ ExecResult call_helper_stream(Remote& remote, std::string_view remote_root,
 void install_helper(Remote& remote, std::string_view remote_root);
 
 } // namespace tccp::remote
-
-namespace tccp::remote {
-
-/// A Remote that installs the helper when a command built by
-/// helper_command() finds it missing, then runs the command again. Code
-/// that builds helper command lines itself runs them through this wrapper
-/// and keeps its one round trip in the common case. Does not own `inner`.
-class HelperRemote : public Remote {
-public:
-  HelperRemote(Remote& inner, std::string remote_root)
-      : m_inner(inner), m_root(std::move(remote_root)) {}
-
-  ExecResult run(const std::string& command, std::string_view stdin_data = {},
-                 const ExecOptions& options = {}) override;
-  ExecResult stream(const std::string& command, const Producer& producer, const Sink& on_stdout,
-                    const Sink& on_stderr, const ExecOptions& options = {}) override;
-  int interactive(const std::string& command) override { return m_inner.interactive(command); }
-  int forward(const std::string& host, int port) override { return m_inner.forward(host, port); }
-  std::string describe() const override { return m_inner.describe(); }
-
-private:
-  Remote& m_inner;
-  std::string m_root;
-};
-
-} // namespace tccp::remote

@@ -1,5 +1,4 @@
 #include "tccp/sync/output.hpp"
-#include "tccp/remote/helper.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -488,8 +487,7 @@ void check_name(const std::string &what, const std::string &name) {
 
 } // namespace
 
-PullResult pull_output(remote::Remote &inner, const PullRequest &req, PullObserver *observer) {
-  remote::HelperRemote remote(inner, req.remote_root);
+PullResult pull_output(remote::Remote &remote, const PullRequest &req, PullObserver *observer) {
   if (req.run_id.empty() && req.job.empty()) {
     throw Error(ExitCode::usage, "no run to pull: give a job or a run id");
   }
@@ -498,8 +496,8 @@ PullResult pull_output(remote::Remote &inner, const PullRequest &req, PullObserv
     throw Error(ExitCode::config, "output '" + req.output + "' is not a path inside the project");
   }
   CountingRemote counted(remote);
-  auto listed = counted.run(
-      helper_command(req.remote_root, "output_list", {req.project, req.run_id, req.job, *output}));
+  auto listed = call_helper(counted, req.remote_root, "output_list",
+                            {req.project, req.run_id, req.job, *output});
   if (listed.exit_code != 0) {
     throw Error(ExitCode::failed,
                 "cannot list the output on " + remote.describe() + ": " + remote_error(listed));
@@ -577,8 +575,8 @@ PullResult pull_output(remote::Remote &inner, const PullRequest &req, PullObserv
     std::exception_ptr parse_error;
     remote::ExecResult r;
     try {
-      r = counted.stream(
-          helper_command(req.remote_root, "output_send", args),
+      r = call_helper_stream(
+          counted, req.remote_root, "output_send", args,
           [&](const remote::StdinWriter &write) { write(whole); },
           [&](std::string_view d) {
             if (!parse_error) {
@@ -628,8 +626,7 @@ PullResult pull_output(remote::Remote &inner, const PullRequest &req, PullObserv
   return result;
 }
 
-CleanResult clean_output(remote::Remote &inner, const CleanRequest &req) {
-  remote::HelperRemote remote(inner, req.remote_root);
+CleanResult clean_output(remote::Remote &remote, const CleanRequest &req) {
   CleanResult result;
   std::error_code ec;
   if (fs::is_directory(req.local_output, ec)) {
@@ -664,7 +661,7 @@ CleanResult clean_output(remote::Remote &inner, const CleanRequest &req) {
   if (!req.job.empty()) {
     args.push_back(req.job);
   }
-  auto r = counted.run(helper_command(req.remote_root, "output_clean", args));
+  auto r = call_helper(counted, req.remote_root, "output_clean", args);
   if (r.exit_code != 0) {
     throw Error(ExitCode::failed,
                 "cannot clean the output on " + remote.describe() + ": " + remote_error(r));

@@ -1,5 +1,4 @@
 #include "tccp/sync/push.hpp"
-#include "tccp/remote/helper.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -224,7 +223,7 @@ private:
   }
 
   std::pair<std::string, Manifest> fetch_manifest(const Target &t) {
-    auto r = m_remote.run(helper_command(m_spec.remote_root, "sync_manifest", {t.remote_target}));
+    auto r = call_helper(m_remote, m_spec.remote_root, "sync_manifest", {t.remote_target});
     if (r.exit_code != 0 || !util::starts_with(r.out, "digest ")) {
       throw Error(ExitCode::failed, "cannot read the manifest of " + describe(t) + " on " +
                                         m_remote.describe() + ": " + util::trim(r.err));
@@ -351,10 +350,9 @@ private:
         failure = std::current_exception();
       }
     };
-    std::string command =
-        helper_command(m_spec.remote_root, "sync_apply", {t.remote_target, expected, want});
-    auto result = m_remote.stream(
-        command, producer, [&](std::string_view d) { answer.append(d); },
+    auto result = call_helper_stream(
+        m_remote, m_spec.remote_root, "sync_apply", {t.remote_target, expected, want}, producer,
+        [&](std::string_view d) { answer.append(d); },
         [&](std::string_view d) {
           if (errors.size() < 4096) {
             errors.append(d);
@@ -444,8 +442,7 @@ std::vector<std::string> normalised_rodata(const PushSpec &spec) {
 
 } // namespace
 
-PushResult push(remote::Remote &inner, const PushSpec &spec, PushObserver *observer) {
-  remote::HelperRemote remote(inner, spec.remote_root);
+PushResult push(remote::Remote &remote, const PushSpec &spec, PushObserver *observer) {
   validate(spec);
   auto start = Clock::now();
   CountingRemote counted(remote);

@@ -1,5 +1,4 @@
 #include "tccp/sync/snapshot.hpp"
-#include "tccp/remote/helper.hpp"
 
 #include "tccp/core/error.hpp"
 #include "tccp/sync/helper.hpp"
@@ -8,7 +7,8 @@
 
 namespace tccp::sync {
 
-std::string snapshot_command(const SnapshotRequest &request) {
+namespace {
+std::vector<std::string> snapshot_args(const SnapshotRequest &request) {
   auto output = project_relative(request.output);
   if (!output) {
     throw Error(ExitCode::config,
@@ -23,7 +23,12 @@ std::string snapshot_command(const SnapshotRequest &request) {
     args.push_back(*rel);
     args.push_back(rodata_key(*rel));
   }
-  return helper_command(request.remote_root, "snapshot", args);
+  return args;
+}
+} // namespace
+
+std::string snapshot_command(const SnapshotRequest &request) {
+  return helper_command(request.remote_root, "snapshot", snapshot_args(request));
 }
 
 Snapshot parse_snapshot_answer(const SnapshotRequest &request, const remote::ExecResult &result) {
@@ -48,9 +53,9 @@ Snapshot parse_snapshot_answer(const SnapshotRequest &request, const remote::Exe
   return s;
 }
 
-Snapshot snapshot(remote::Remote &inner, const SnapshotRequest &request) {
-  remote::HelperRemote remote(inner, request.remote_root);
-  return parse_snapshot_answer(request, remote.run(snapshot_command(request)));
+Snapshot snapshot(remote::Remote &remote, const SnapshotRequest &request) {
+  return parse_snapshot_answer(
+      request, call_helper(remote, request.remote_root, "snapshot", snapshot_args(request)));
 }
 
 } // namespace tccp::sync
