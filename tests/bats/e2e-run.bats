@@ -40,8 +40,10 @@ YAML
     P="$BATS_FILE_TMPDIR/proj"
     if [ ! -d "$P" ]; then
         mkdir -p "$P"
-        cat >"$P/tccp.yaml" <<'YAML'
-name: e2e-run
+        # A project name of its own: allocations of an earlier run of this
+        # file are never mistaken for this one's.
+        cat >"$P/tccp.yaml" <<YAML
+name: e2e-run-$$
 time: "0:20:00"
 memory: 1G
 jobs:
@@ -72,9 +74,9 @@ teardown() {
 teardown_file() {
     if [ -d "$BATS_FILE_TMPDIR/proj" ]; then
         cd "$BATS_FILE_TMPDIR/proj" && TCCP_HOME="$BATS_FILE_TMPDIR/tccp-home" \
-            tccp-alloc release all </dev/null >/dev/null 2>&1 || true
+            "$TCCP_BIN_DIR/tccp-alloc" release </dev/null >/dev/null 2>&1 || true
     fi
-    TCCP_HOME="$BATS_FILE_TMPDIR/tccp-home" tccp-connect stop </dev/null >/dev/null 2>&1 || true
+    TCCP_HOME="$BATS_FILE_TMPDIR/tccp-home" "$TCCP_BIN_DIR/tccp-connect" stop </dev/null >/dev/null 2>&1 || true
 }
 
 @test "run: a job's output reaches the terminal and its exit code 0 is tccp's" {
