@@ -54,7 +54,23 @@ jobs:
   big:
     script: echo_args.py
     memory: 2G
+  web:
+    script: web.py
+    ports: [18766]
 YAML
+        cat >"$P/web.py" <<'PY'
+import http.server
+class Once(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"hello through the tunnel\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+print("serving", flush=True)
+# Serve one request, then end the run.
+http.server.HTTPServer(("0.0.0.0", 18766), Once).handle_request()
+PY
         cat >"$P/echo_args.py" <<'PY'
 import json, os, sys
 print("ARGS=" + json.dumps(sys.argv[1:]))
@@ -148,4 +164,22 @@ teardown_file() {
     run --separate-stderr tccp-gpus h100 </dev/null
     assert_equal "$status" 1
     [[ "$stderr" == *"no GPU of type 'h100'"* ]]
+}
+
+@test "run: a job's declared port is forwarded to localhost while attached" {
+    tccp run web </dev/null >"$BATS_TEST_TMPDIR/web.out" 2>&1 3>&- &
+    pid=$!
+    wait_until 90 curl -sf -o "$BATS_TEST_TMPDIR/page" http://127.0.0.1:18766/
+    run cat "$BATS_TEST_TMPDIR/page"
+    assert_output 'hello through the tunnel'
+    wait "$pid"
+    run cat "$BATS_TEST_TMPDIR/web.out"
+    assert_output --partial 'forwarding localhost:18766 -> c'
+}
+
+@test "tunnel: a job that declares no ports is refused in words" {
+    run --separate-stderr tccp-tunnel echo </dev/null
+    assert_equal "$status" 1
+    assert_equal "$stderr" "tccp-tunnel: error: job 'echo' declares no ports
+hint: add 'ports: [6006]' to it in tccp.yaml, or give -p PORT"
 }

@@ -1,6 +1,13 @@
 #include "tccp/tools/logs_tool.hpp"
 
+#include <csignal>
+#include <fcntl.h>
 #include <filesystem>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tccp/cli/dispatch.hpp"
+#include "tccp/util/process.hpp"
 
 #include "tccp/sync/output.hpp"
 #include "tccp/util/strings.hpp"
@@ -236,6 +243,51 @@ void download_output(remote::Remote& remote, const JobContext& context,
   }
 }
 
+// Forwards the job's declared ports while attached: a `tccp-tunnel` child,
+// ended when attach returns (the ports of a detached run come back with
+// `tccp-tunnel <job>`).
+class TunnelChild {
+public:
+  TunnelChild(const JobContext& context, const term::Printer& printer) {
+    const auto& d = context.envelope.data;
+    if (!d.contains("ports") || !d["ports"].is_array() || d["ports"].empty()) {
+      return;
+    }
+    auto tool = cli::locate_tool("tccp-tunnel");
+    if (!tool) {
+      printer.warning("tccp-tunnel is not installed: the job's ports are not forwarded");
+      return;
+    }
+    std::vector<std::string> argv{*tool, context.job};
+    for (const auto& port : d["ports"]) {
+      if (port.is_number_integer()) {
+        argv.push_back("-p");
+        argv.push_back(std::to_string(port.get<int>()));
+      }
+    }
+    m_pid = ::fork();
+    if (m_pid == 0) {
+      int null_fd = ::open("/dev/null", O_RDWR);
+      ::dup2(null_fd, STDIN_FILENO);
+      ::dup2(null_fd, STDOUT_FILENO);
+      util::exec_replace(argv);
+      ::_exit(127);
+    }
+  }
+  ~TunnelChild() {
+    if (m_pid > 0) {
+      ::kill(m_pid, SIGTERM);
+      int status = 0;
+      ::waitpid(m_pid, &status, 0);
+    }
+  }
+  TunnelChild(const TunnelChild&) = delete;
+  TunnelChild& operator=(const TunnelChild&) = delete;
+
+private:
+  pid_t m_pid = -1;
+};
+
 int logs_main(int argc, char** argv) {
   static LogsOptions opts;
   return cli::run_main(
@@ -301,6 +353,7 @@ int logs_main(int argc, char** argv) {
               auto context = context_from_envelope(proto::read_input(std::cin, "job"));
               std::string selector = run_selector(context.envelope.data);
               auto remote = connect(context);
+              TunnelChild tunnel(context, ctx.printer());
               if (at_terminal()) {
                 int status = view_run(*remote, context, selector);
                 auto runs = list_runs(*remote, context);
