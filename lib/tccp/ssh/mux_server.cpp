@@ -138,6 +138,7 @@ struct MuxServer::Impl {
   Client* opening = nullptr;
   Gate gate;
   int cap = 10;
+  bool wait_for_close = false; // the server refused a session: wait for one to end
 
   enum class Link { connected, reconnecting, closed } link = Link::connected;
   std::chrono::system_clock::time_point since{};
@@ -475,7 +476,7 @@ struct MuxServer::Impl {
 
   Client* next_to_open() {
     Client* best = nullptr;
-    bool session_room = session_channels() < cap;
+    bool session_room = session_channels() < cap && !wait_for_close;
     for (auto& c : clients) {
       if (c->phase != Phase::queued || (!c->forward && !session_room)) {
         continue;
@@ -528,11 +529,10 @@ struct MuxServer::Impl {
       }
       std::string text = libssh2_error_text(raw(), err);
       if (!c.forward && err == LIBSSH2_ERROR_CHANNEL_FAILURE && session_channels() > 0) {
-        // The server allows fewer sessions than we thought (MaxSessions):
-        // wait for a running channel to end.
-        cap = std::max(1, session_channels());
+        // The server allows fewer sessions than the cap (its MaxSessions, or
+        // one it has not yet cleaned up): wait until one of ours ends.
+        wait_for_close = true;
         c.phase = Phase::queued;
-        log("the server refused a session channel; limiting to " + std::to_string(cap));
         return true;
       }
       if (c.forward) {
@@ -841,6 +841,9 @@ struct MuxServer::Impl {
       return false;
     }
     c.ch = nullptr;
+    if (c.counted_session) {
+      wait_for_close = false;
+    }
     c.counted_session = false;
     if (!c.aborted && !c.forward) {
       send_frame(c, mux::FrameType::exit, mux::encode_exit(e));
@@ -1042,6 +1045,7 @@ struct MuxServer::Impl {
     }
     opening = nullptr;
     gate = Gate{};
+    wait_for_close = false;
     was_active = false;
     session->kill_transport();
     session.reset();
