@@ -117,6 +117,25 @@ Host login
 EOF
 }
 
+# private_sshd NAME SSHD_LINES [CLIENT_LINES]: an sshd of our own on
+# 127.0.0.1 (a random port) for the cluster's user, with the given settings;
+# TCCP_SSH_CONFIG then names it NAME (its host key trusted).
+private_sshd() {
+  local name=$1 server=$2 client=${3:-}
+  local port=$((21000 + RANDOM % 20000))
+  ssh-keygen -q -t ed25519 -N '' -f "$T/$name.hostkey"
+  printf 'ListenAddress 127.0.0.1:%s\nHostKey %s\nPidFile %s\nUsePAM yes\nPermitRootLogin no\n%s\n' \
+    "$port" "$T/$name.hostkey" "$T/$name.pid" "$server" >"$T/$name.sshd_config"
+  mkdir -p /run/sshd
+  /usr/sbin/sshd -f "$T/$name.sshd_config" -E "$T/$name.sshd.log"
+  wait_until 10 test -s "$T/$name.pid"
+  cat "$T/$name.pid" >>"$T/pids"
+  echo "[127.0.0.1]:$port $(cut -d' ' -f1-2 "$T/$name.hostkey.pub")" >"$T/$name.known"
+  printf 'Host %s\n  HostName 127.0.0.1\n  Port %s\n  User %s\n  UserKnownHostsFile %s\n%s\n' \
+    "$name" "$port" "$TCCP_CLUSTER_USER" "$T/$name.known" "$client" >"$T/$name.ssh_config"
+  export TCCP_SSH_CONFIG=$T/$name.ssh_config
+}
+
 # ---- direct connections ------------------------------------------------------
 
 @test "connect: exec passes stdout, stderr and the exit status through" {
@@ -172,34 +191,8 @@ EOF
 }
 
 @test "connect: the password method, answered by askpass and then by a stored password" {
-  # A private sshd of our own that offers only "password" (the cluster's
-  # doors use keyboard-interactive), for the cluster's user.
-  local port=$((21000 + RANDOM % 20000))
-  ssh-keygen -q -t ed25519 -N '' -f "$T/hostkey"
-  cat >"$T/sshd_config" <<EOF
-ListenAddress 127.0.0.1:$port
-HostKey $T/hostkey
-PidFile $T/sshd.pid
-UsePAM yes
-AuthenticationMethods password
-PasswordAuthentication yes
-KbdInteractiveAuthentication no
-PubkeyAuthentication no
-PermitRootLogin no
-EOF
-  mkdir -p /run/sshd
-  /usr/sbin/sshd -f "$T/sshd_config" -E "$T/sshd.log"
-  wait_until 10 test -s "$T/sshd.pid"
-  cat "$T/sshd.pid" >>"$T/pids"
-  echo "[127.0.0.1]:$port $(cut -d' ' -f1-2 "$T/hostkey.pub")" >"$T/known"
-  cat >"$T/cfg" <<EOF
-Host pw
-  HostName 127.0.0.1
-  Port $port
-  User $TCCP_CLUSTER_USER
-  UserKnownHostsFile $T/known
-EOF
-  export TCCP_SSH_CONFIG=$T/cfg
+  # The cluster's doors use keyboard-interactive; this sshd offers only "password".
+  private_sshd pw "$(printf 'AuthenticationMethods password\nPasswordAuthentication yes\nKbdInteractiveAuthentication no\nPubkeyAuthentication no')"
   run tccp-connect --host pw --askpass "$T/askpass" exec 'echo by-password'
   assert_success
   assert_output "by-password"
@@ -461,6 +454,23 @@ EOF
   run grep -rlF -f "$TCCP_CLUSTER_PASSWORD_FILE" "$TCCP_HOME" "${XDG_RUNTIME_DIR:-$TCCP_HOME}" \
     "$T/askpass.calls"
   assert_failure
+}
+
+@test "connect: a server allowing fewer sessions than the cap makes requests wait, not fail" {
+  private_sshd small "$(printf 'AuthenticationMethods publickey\nMaxSessions 3')" \
+    "$(printf '  IdentityFile %s\n  IdentitiesOnly yes' "$TCCP_CLUSTER_KEY")"
+  start_master small --max-sessions 10 >/dev/null
+  local i
+  for i in $(seq 8); do
+    tccp-connect --host small exec "sleep 1; echo $i" >"$T/small.$i" 2>&1 &
+    echo $! >"$T/small.pid.$i"
+  done
+  for i in $(seq 8); do
+    wait "$(cat "$T/small.pid.$i")"
+    assert_equal "$(cat "$T/small.$i")" "$i"
+  done
+  # The server did refuse sessions beyond its 3; nobody saw it.
+  grep -q "no more sessions" "$T/small.sshd.log"
 }
 
 @test "connect: 200 MB each way through the master arrive intact" {

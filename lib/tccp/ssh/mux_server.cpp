@@ -138,6 +138,7 @@ struct MuxServer::Impl {
   Client* opening = nullptr;
   Gate gate;
   int cap = 10;
+  bool wait_for_close = false; // the server refused a session: wait for one to end
 
   enum class Link { connected, reconnecting, closed } link = Link::connected;
   std::chrono::system_clock::time_point since{};
@@ -209,6 +210,23 @@ struct MuxServer::Impl {
     c.finish_after_flush = true;
     c.ch = nullptr;
     c.phase = Phase::done;
+  }
+
+  // A client that broke the protocol: told why; its channel (if it has one
+  // already) is closed like an abandoned one, so its session slot returns.
+  void refuse_client(Client& c, const Error& e) {
+    bool has_channel = c.ch != nullptr || c.phase == Phase::opening;
+    if (!has_channel) {
+      fail_client(c, e);
+      return;
+    }
+    send_frame(c, mux::FrameType::failure, mux::encode_failure(e));
+    c.finish_after_flush = true;
+    if (c.phase == Phase::opening) {
+      c.aborted = true;
+    } else {
+      abort_channel(c);
+    }
   }
 
   // ---- client sockets ---------------------------------------------------------------
@@ -376,7 +394,7 @@ struct MuxServer::Impl {
       try {
         used = mux::parse_frame(c.in, type, payload);
       } catch (const Error& e) {
-        fail_client(c, e);
+        refuse_client(c, e);
         return false;
       }
       if (used == 0) {
@@ -401,7 +419,7 @@ struct MuxServer::Impl {
         break;
       }
       default:
-        fail_client(c, Error(ExitCode::protocol, "unexpected frame from client"));
+        refuse_client(c, Error(ExitCode::protocol, "unexpected frame from client"));
         return false;
       }
       c.in.erase(0, used);
@@ -458,7 +476,7 @@ struct MuxServer::Impl {
 
   Client* next_to_open() {
     Client* best = nullptr;
-    bool session_room = session_channels() < cap;
+    bool session_room = session_channels() < cap && !wait_for_close;
     for (auto& c : clients) {
       if (c->phase != Phase::queued || (!c->forward && !session_room)) {
         continue;
@@ -511,11 +529,10 @@ struct MuxServer::Impl {
       }
       std::string text = libssh2_error_text(raw(), err);
       if (!c.forward && err == LIBSSH2_ERROR_CHANNEL_FAILURE && session_channels() > 0) {
-        // The server allows fewer sessions than we thought (MaxSessions):
-        // wait for a running channel to end.
-        cap = std::max(1, session_channels());
+        // The server allows fewer sessions than the cap (its MaxSessions, or
+        // one it has not yet cleaned up): wait until one of ours ends.
+        wait_for_close = true;
         c.phase = Phase::queued;
-        log("the server refused a session channel; limiting to " + std::to_string(cap));
         return true;
       }
       if (c.forward) {
@@ -563,6 +580,10 @@ struct MuxServer::Impl {
         return channel_error(c, rc, "the server refused a pseudo-terminal");
       }
       c.pty_done = true;
+    }
+    if (c.aborted && !gated(&c, Op::start)) {
+      c.phase = Phase::closing;
+      return true;
     }
     if (!may_send(&c, Op::start)) {
       return false;
@@ -775,11 +796,17 @@ struct MuxServer::Impl {
       after_call(&c, Op::close, rc);
       if (rc == LIBSSH2_ERROR_EAGAIN) {
         // Waiting for the server's close while output may still arrive.
+        // (the reads keep the window open, so the command is not blocked
+        // writing and can finish)
         char buf[read_chunk];
-        if (!gate.held()) {
-          while (::libssh2_channel_read_ex(c.ch, 0, buf, sizeof buf) > 0) {
-          }
-          while (::libssh2_channel_read_ex(c.ch, SSH_EXTENDED_DATA_STDERR, buf, sizeof buf) > 0) {
+        for (int stream : {0, SSH_EXTENDED_DATA_STDERR}) {
+          Op op = stream == 0 ? Op::read_out : Op::read_err;
+          while (may_send(&c, op)) {
+            ssize_t n = ::libssh2_channel_read_ex(c.ch, stream, buf, sizeof buf);
+            after_call(&c, op, static_cast<long>(n));
+            if (n <= 0) {
+              break;
+            }
           }
         }
         return false;
@@ -814,6 +841,9 @@ struct MuxServer::Impl {
       return false;
     }
     c.ch = nullptr;
+    if (c.counted_session) {
+      wait_for_close = false;
+    }
     c.counted_session = false;
     if (!c.aborted && !c.forward) {
       send_frame(c, mux::FrameType::exit, mux::encode_exit(e));
@@ -838,6 +868,33 @@ struct MuxServer::Impl {
     default:
       return false;
     }
+  }
+
+  // Repeats the call that left a packet half sent, whatever its client's
+  // phase is now (an abort must not strand the session's send state).
+  bool retry_gated(const Gate& g) {
+    switch (g.op) {
+    case Op::keepalive:
+      keepalive(true);
+      return false;
+    case Op::open:
+      return step_open();
+    case Op::pty:
+    case Op::start:
+      return step_starting(*g.client);
+    case Op::write:
+    case Op::eof:
+    case Op::resize:
+    case Op::read_out:
+    case Op::read_err:
+      return step_running(*g.client);
+    case Op::close:
+    case Op::free:
+      return step_closing(*g.client);
+    case Op::none:
+      break;
+    }
+    return false;
   }
 
   // Work that libssh2 already holds in memory (read off the socket by a
@@ -872,13 +929,7 @@ struct MuxServer::Impl {
       bool progress = false;
       if (gate.held()) {
         Gate g = gate;
-        if (g.op == Op::keepalive) {
-          keepalive(true);
-        } else if (g.op == Op::open) {
-          progress = step_open();
-        } else {
-          progress = step_client(*g.client);
-        }
+        progress = retry_gated(g);
         if (gate.held()) {
           return false; // wait for the socket to take the rest of that packet
         }
@@ -994,6 +1045,7 @@ struct MuxServer::Impl {
     }
     opening = nullptr;
     gate = Gate{};
+    wait_for_close = false;
     was_active = false;
     session->kill_transport();
     session.reset();
