@@ -132,7 +132,11 @@ sync_digest() {
 # runs it again from the start.
 sync_commit() {
     _c=$1/commit
-    mkdir -p "$1/tree" || die "cannot create '$1/tree'"
+    if [ ! -e "$1/tree" ] && [ -d "$_c/in/f" ]; then
+        # A first push: the files received become the tree by one rename.
+        mv "$_c/in/f" "$1/tree" || die "cannot create '$1/tree'"
+    fi
+    [ -d "$1/tree" ] || mkdir -p "$1/tree" || die "cannot create '$1/tree'"
     if [ -s "$_c/in/c/remove" ]; then
         (cd "$1/tree" && xargs -0 rm -rf -- <"$_c/in/c/remove") ||
             die "cannot remove deleted paths from '$1/tree'"

@@ -20,6 +20,7 @@ struct TarWriter::Impl {
   bool finished = false;
   bool discard = false;            ///< set while abandoning: nothing more goes out
   std::exception_ptr output_error; ///< what the output threw (not let through C code)
+  std::vector<char> buf;           ///< file contents on their way, reused
 };
 
 struct TarCallbacks {
@@ -121,7 +122,10 @@ std::string TarWriter::add_file(const std::string &name, const std::filesystem::
     fail(m_impl->a, "cannot write a tar header", m_impl->output_error);
   }
   Sha256 h;
-  std::vector<char> buf(std::size_t{256} * 1024);
+  std::vector<char> &buf = m_impl->buf;
+  if (buf.empty()) {
+    buf.resize(std::size_t{256} * 1024);
+  }
   std::uint64_t left = size;
   while (left > 0) {
     ssize_t n = ::read(fd, buf.data(), std::min<std::uint64_t>(buf.size(), left));
