@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <fcntl.h>
 #include <iostream>
 #include <iterator>
 #include <poll.h>
@@ -16,6 +17,7 @@
 #include "tccp/slurm/duration.hpp"
 #include "tccp/util/fs.hpp"
 #include "tccp/util/strings.hpp"
+#include "tccp/util/tty.hpp"
 
 namespace tccp::tools {
 
@@ -223,6 +225,22 @@ std::unique_ptr<remote::Remote> connect(const JobContext& context) {
     return std::make_unique<remote::LocalRemote>();
   }
   throw Error(ExitCode::unreachable, "cannot connect to '" + host + "': no SSH transport in this build");
+}
+
+bool at_terminal() {
+  if (!util::is_terminal(STDOUT_FILENO)) {
+    return false;
+  }
+  if (::isatty(STDIN_FILENO) != 0) {
+    return true;
+  }
+  int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    return false;
+  }
+  bool ok = ::dup2(fd, STDIN_FILENO) == STDIN_FILENO;
+  ::close(fd);
+  return ok;
 }
 
 std::string RunRecord::get(const std::string& key) const {

@@ -74,6 +74,11 @@ JobContext load_context(const std::string& job);
 /// runs, else a direct one).
 std::unique_ptr<remote::Remote> connect(const JobContext& context);
 
+/// True when the user is at a terminal: stdout is one, and stdin is one or
+/// can be made one (when stdin carried a document, the keyboard is reached
+/// again through /dev/tty, which then becomes stdin).
+bool at_terminal();
+
 // --- runs -------------------------------------------------------------------
 
 /// A run's status file as the helper prints it ("s|key=value" lines).

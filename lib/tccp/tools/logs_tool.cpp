@@ -65,25 +65,6 @@ private:
   std::string m_buffer;
 };
 
-// True when the user is at a terminal: stdout is one, and stdin is one or
-// can be made one (in a pipeline stdin carries the document; the keyboard is
-// then reached through /dev/tty).
-bool at_terminal() {
-  if (!util::is_terminal(STDOUT_FILENO)) {
-    return false;
-  }
-  if (::isatty(STDIN_FILENO) != 0) {
-    return true;
-  }
-  int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
-  if (fd < 0) {
-    return false;
-  }
-  bool ok = ::dup2(fd, STDIN_FILENO) == STDIN_FILENO;
-  ::close(fd);
-  return ok;
-}
-
 void write_out(std::string_view data) {
   std::cout.write(data.data(), static_cast<std::streamsize>(data.size()));
   std::cout.flush();
