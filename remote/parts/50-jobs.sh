@@ -785,6 +785,9 @@ program_env() {
     TCCP_RUN_DIR=$RUN_DIR
     export VIRTUAL_ENV PATH TCCP_RUN_ID TCCP_RUN_DIR
     unset PYTHONHOME
+    # tccp's own files are private; the program gets the usual umask (its
+    # run directory is private anyway).
+    umask 022
 }
 
 # exec_program ARGS...: the user's program, in the run directory.

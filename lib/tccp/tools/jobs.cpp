@@ -221,7 +221,8 @@ std::unique_ptr<remote::Remote> connect(const JobContext& context) {
   if (context.cluster.contains("host") && context.cluster["host"].is_string()) {
     host = context.cluster["host"].get<std::string>();
   }
-  if (host.empty() || host == "localhost" || host == "local") {
+  // `host: local`: tccp runs on the cluster itself (a login node).
+  if (host == "local") {
     return std::make_unique<remote::LocalRemote>();
   }
   throw Error(ExitCode::unreachable, "cannot connect to '" + host + "': no SSH transport in this build");

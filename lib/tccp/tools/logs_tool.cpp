@@ -51,6 +51,11 @@ private:
       m_end->state = f[2];
       return;
     }
+    constexpr std::string_view helper_error = "tccp-remote: error: ";
+    if (util::starts_with(l, helper_error)) {
+      m_error = l.substr(helper_error.size());
+      return;
+    }
     if (f.size() >= 5 && f[0] == "tccp-status") {
       m_end->state = f[1];
       m_end->exit_code = f[2];
@@ -61,8 +66,13 @@ private:
     std::cerr << l << '\n' << std::flush;
   }
 
+public:
+  const std::string& error() const { return m_error; }
+
+private:
   FollowEnd* m_end;
   std::string m_buffer;
+  std::string m_error;
 };
 
 void write_out(std::string_view data) {
@@ -80,8 +90,9 @@ FollowEnd stream_logs(remote::Remote& remote, const JobContext& context,
                          [&](std::string_view d) { err.feed(d); });
   err.flush();
   if (r.exit_code != 0) {
-    throw Error(ExitCode::failed, "cannot read the log: exit status " +
-                                      std::to_string(r.exit_code));
+    throw Error(ExitCode::failed, err.error().empty() ? "cannot read the log: exit status " +
+                                                            std::to_string(r.exit_code)
+                                                      : err.error());
   }
   return end;
 }
