@@ -482,7 +482,8 @@ cmd_run_start() {
     setsid nohup srun --jobid="$spec_alloc" --overlap --nodes=1 --ntasks=1 \
         --job-name="$spec_run_id" ${_time:+"$_time"} \
         "$TCCP_SELF" "$TCCP_ROOT" run_step "$RUN_DIR" \
-        </dev/null >"$RUN_DIR/.tccp/srun.out" 2>>"$RUN_DIR/.tccp/srun.log" &
+        </dev/null >"$RUN_DIR/.tccp/srun.out" 2>>"$RUN_DIR/.tccp/srun.log" \
+        3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
     _srun=$!
     status_set "$RUN_DIR" "srun_pid=$_srun" "srun_host=$(hostname)"
 
@@ -768,8 +769,9 @@ sigint_ignored() {
     return 1
 }
 
-# exec_program ARGS...: the user's program, in the run directory.
-exec_program() {
+# program_env: the run's environment: the job's variables, the env file,
+# PYTHONUNBUFFERED, the venv first on PATH, no step-scoped SLURM variables.
+program_env() {
     cd "$RUN_DIR" || exit 1
     tccp_export_environment
     if [ -n "${spec_env_file:-}" ] && [ -f "$RUN_DIR/$spec_env_file" ]; then
@@ -783,6 +785,14 @@ exec_program() {
     TCCP_RUN_DIR=$RUN_DIR
     export VIRTUAL_ENV PATH TCCP_RUN_ID TCCP_RUN_DIR
     unset PYTHONHOME
+    # tccp's own files are private; the program gets the usual umask (its
+    # run directory is private anyway).
+    umask 022
+}
+
+# exec_program ARGS...: the user's program, in the run directory.
+exec_program() {
+    program_env
     if [ -n "${spec_package:-}" ]; then
         set -- -m "$spec_package" "$@"
     else
@@ -1208,4 +1218,44 @@ cmd_view_step() {
         dd bs=6 count=1 >/dev/null 2>&1
         exec cat
     }
+}
+
+# cmd_open PROJECT SELECTOR: an interactive shell on the run's node, in its
+# directory and environment (venv, variables), through an srun --pty step.
+cmd_open() {
+    [ $# -eq 2 ] || usage_die "usage: open PROJECT SELECTOR"
+    jobs_setup
+    resolve_run "$1" "$2"
+    _alloc=$(status_get "$RUN_DIR" alloc_id)
+    _node=$(status_get "$RUN_DIR" node)
+    if [ "$(status_get "$RUN_DIR" state)" = initializing ]; then
+        printf '[tccp: waiting for %s to finish setting up its environment]\n' "$RUN_ID"
+        while [ "$(status_get "$RUN_DIR" state)" = initializing ]; do
+            sleep 0.2
+        done
+    fi
+    _venv=$(status_get "$RUN_DIR" venv)
+    if [ -z "$_venv" ] || [ ! -f "$TCCP_ROOT/venvs/$_venv/.tccp-ready" ]; then
+        die "run '$RUN_ID' has no environment (its setup failed: see 'tccp initlogs')"
+    fi
+    printf '[tccp: shell on %s in %s; exit to leave]\n' "$_node" "$RUN_ID"
+    srun --jobid="$_alloc" --overlap --nodes=1 --ntasks=1 --nodelist="$_node" \
+        --job-name="open:$RUN_ID" --pty "$TCCP_SELF" "$TCCP_ROOT" open_step "$RUN_DIR" \
+        2>"$RUN_DIR/.tccp/open.err"
+    _rc=$?
+    if [ $_rc -ne 0 ] && grep -q 'Invalid job id\|expired\|already completed' "$RUN_DIR/.tccp/open.err"; then
+        die "allocation $_alloc of $RUN_ID is gone; run the job again for a new one"
+    fi
+    exit $_rc
+}
+
+# cmd_open_step RUNDIR: on the node: the run's environment, then a shell.
+cmd_open_step() {
+    jobs_setup
+    load_spec "$1"
+    TCCP_PYTHON=$TCCP_ROOT/venvs/$(status_get "$RUN_DIR" venv)/bin/python
+    program_env
+    _shell=${SHELL:-/bin/sh}
+    command -v bash >/dev/null 2>&1 && _shell=bash
+    exec "$_shell" -i
 }

@@ -434,6 +434,11 @@ int list_action(cli::Context& ctx, const AllocOptions& opts) {
 }
 
 int release_action(cli::Context& ctx, const AllocOptions& opts) {
+  if (!opts.target.empty() && opts.target != "all" &&
+      opts.target.find_first_not_of("0123456789") != std::string::npos) {
+    throw Error(ExitCode::usage, "'" + opts.target + "' is not an allocation id",
+                "give a SLURM job id from 'tccp allocs', or 'all'");
+  }
   auto context = load_context("");
   auto remote = connect(context);
   std::vector<std::string> args;
@@ -442,10 +447,6 @@ int release_action(cli::Context& ctx, const AllocOptions& opts) {
   } else if (opts.target == "all") {
     args = {"*", "all"};
   } else {
-    if (opts.target.find_first_not_of("0123456789") != std::string::npos) {
-      throw Error(ExitCode::usage, "'" + opts.target + "' is not an allocation id",
-                  "give a SLURM job id from 'tccp allocs', or 'all'");
-    }
     args = {context.project, "ids", opts.target};
   }
   auto r = call_helper(*remote, context.remote_root, "alloc_release", args);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <fcntl.h>
 #include <iostream>
 #include <iterator>
 #include <poll.h>
@@ -18,6 +19,7 @@
 #include "tccp/slurm/duration.hpp"
 #include "tccp/util/fs.hpp"
 #include "tccp/util/strings.hpp"
+#include "tccp/util/tty.hpp"
 
 namespace tccp::tools {
 
@@ -221,10 +223,27 @@ std::unique_ptr<remote::Remote> connect(const JobContext& context) {
   if (context.cluster.contains("host") && context.cluster["host"].is_string()) {
     host = context.cluster["host"].get<std::string>();
   }
-  if (host.empty() || host == "localhost" || host == "local") {
+  // `host: local`: tccp runs on the cluster itself (a login node).
+  if (host == "local") {
     return std::make_unique<remote::LocalRemote>();
   }
   return open_remote(config::cluster_from_json(context.cluster));
+}
+
+bool at_terminal() {
+  if (!util::is_terminal(STDOUT_FILENO)) {
+    return false;
+  }
+  if (::isatty(STDIN_FILENO) != 0) {
+    return true;
+  }
+  int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    return false;
+  }
+  bool ok = ::dup2(fd, STDIN_FILENO) == STDIN_FILENO;
+  ::close(fd);
+  return ok;
 }
 
 std::string RunRecord::get(const std::string& key) const {

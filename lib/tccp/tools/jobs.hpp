@@ -70,9 +70,15 @@ JobContext context_from_envelope(proto::Envelope envelope);
 /// (`job` may be empty: no job named).
 JobContext load_context(const std::string& job);
 
-/// The connection to the context's cluster (tccp-connect's master when it
-/// runs, else a direct one).
+/// The connection to the context's cluster: tccp-connect's master when it
+/// runs, else a direct one; `host: local` means tccp runs on the cluster
+/// itself (a login node) and commands run here.
 std::unique_ptr<remote::Remote> connect(const JobContext& context);
+
+/// True when the user is at a terminal: stdout is one, and stdin is one or
+/// can be made one (when stdin carried a document, the keyboard is reached
+/// again through /dev/tty, which then becomes stdin).
+bool at_terminal();
 
 // --- runs -------------------------------------------------------------------
 

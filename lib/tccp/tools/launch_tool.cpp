@@ -439,6 +439,18 @@ int launch_main(int argc, char** argv) {
         auto* jobs = cli::add_command(app, "jobs", "list the project's runs",
                                       [](cli::Context& ctx) { return jobs_action(ctx, opts); });
         jobs->add_flag("-a,--all", opts.all, "every run, not only the newest of each job");
+        auto* open = cli::add_command(
+            app, "open", "a shell on a run's node, in its directory and environment",
+            [](cli::Context&) {
+              auto context = load_context(opts.job);
+              if (!at_terminal()) {
+                throw Error(ExitCode::usage, "'open' needs a terminal");
+              }
+              auto remote = connect(context);
+              return interactive_helper(*remote, context.remote_root, "open",
+                                        {context.project, opts.job});
+            });
+        open->add_option("job", opts.job, "a job name or run id (default: the newest run)");
         auto* info = cli::add_command(app, "info", "details of a run",
                                       [](cli::Context& ctx) { return info_action(ctx, opts); });
         info->add_option("job", opts.job, "a job name or run id (default: the newest run)");

@@ -63,6 +63,11 @@ private:
       m_end->state = f[2];
       return;
     }
+    constexpr std::string_view helper_error = "tccp-remote: error: ";
+    if (util::starts_with(l, helper_error)) {
+      m_error = l.substr(helper_error.size());
+      return;
+    }
     if (f.size() >= 5 && f[0] == "tccp-status") {
       m_end->state = f[1];
       m_end->exit_code = f[2];
@@ -73,28 +78,14 @@ private:
     std::cerr << l << '\n' << std::flush;
   }
 
+public:
+  const std::string& error() const { return m_error; }
+
+private:
   FollowEnd* m_end;
   std::string m_buffer;
+  std::string m_error;
 };
-
-// True when the user is at a terminal: stdout is one, and stdin is one or
-// can be made one (in a pipeline stdin carries the document; the keyboard is
-// then reached through /dev/tty).
-bool at_terminal() {
-  if (!util::is_terminal(STDOUT_FILENO)) {
-    return false;
-  }
-  if (::isatty(STDIN_FILENO) != 0) {
-    return true;
-  }
-  int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
-  if (fd < 0) {
-    return false;
-  }
-  bool ok = ::dup2(fd, STDIN_FILENO) == STDIN_FILENO;
-  ::close(fd);
-  return ok;
-}
 
 void write_out(std::string_view data) {
   std::cout.write(data.data(), static_cast<std::streamsize>(data.size()));
@@ -111,8 +102,9 @@ FollowEnd stream_logs(remote::Remote& remote, const JobContext& context,
                          [&](std::string_view d) { err.feed(d); });
   err.flush();
   if (r.exit_code != 0) {
-    throw Error(ExitCode::failed, "cannot read the log: exit status " +
-                                      std::to_string(r.exit_code));
+    throw Error(ExitCode::failed, err.error().empty() ? "cannot read the log: exit status " +
+                                                            std::to_string(r.exit_code)
+                                                      : err.error());
   }
   return end;
 }
