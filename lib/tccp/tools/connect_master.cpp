@@ -1,11 +1,13 @@
 #include "tccp/tools/connect_master.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
+#include <filesystem>
 #include <iostream>
 #include <sys/file.h>
 #include <sys/socket.h>
@@ -14,6 +16,7 @@
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
+#include <vector>
 
 #include "tccp/core/error.hpp"
 #include "tccp/remote/mux_remote.hpp"
@@ -146,6 +149,20 @@ void emit_status(cli::Context& ctx, const proto::Json& data) {
   env.type = "connection";
   env.data = data;
   ctx.emit(env, [&] { std::cout << describe_connection(data) << '\n'; });
+}
+
+void close_inherited_fds(const std::vector<int>& keep) {
+  std::vector<int> fds;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+    int fd = std::atoi(entry.path().filename().c_str());
+    if (fd > STDERR_FILENO && std::find(keep.begin(), keep.end(), fd) == keep.end()) {
+      fds.push_back(fd);
+    }
+  }
+  for (int fd : fds) {
+    ::close(fd); // includes the listing's own descriptor, already closed: harmless
+  }
 }
 
 bool master_gone(const MasterPaths& paths) {
@@ -304,8 +321,10 @@ int start_master(const config::ClusterProfile& profile, const MasterSettings& se
   }
 
   // The master: authenticate while the caller's terminal is still ours,
-  // then detach.
+  // then detach. Descriptors inherited from the caller (a pipe its shell
+  // waits on, a test harness's) must not stay open for the master's life.
   ::close(ready[0]);
+  close_inherited_fds({lock, ready[1]});
   std::unique_ptr<ssh::Session> session;
   int listen_fd = -1;
   try {
