@@ -37,6 +37,37 @@ constexpr std::size_t pid_search_limit = 65536;
 
 enum class Phase { header, queued, opening, starting, running, closing, done };
 
+// Bytes waiting for a client, taken from the front without moving the rest
+// on every partial send (amortized: the rest moves once it is the smaller half).
+class OutQueue {
+public:
+  void operator+=(std::string_view d) { m_buf.append(d); }
+  void append(const char* d, std::size_t n) { m_buf.append(d, n); }
+  void append_frame(mux::FrameType t, std::string_view payload) {
+    mux::append_frame(m_buf, t, payload);
+  }
+  std::size_t size() const { return m_buf.size() - m_head; }
+  bool empty() const { return size() == 0; }
+  const char* data() const { return m_buf.data() + m_head; }
+  void clear() {
+    m_buf.clear();
+    m_head = 0;
+  }
+  void consume(std::size_t n) {
+    m_head += n;
+    if (m_head >= m_buf.size()) {
+      clear();
+    } else if (m_head >= (1U << 16) && m_head * 2 >= m_buf.size()) {
+      m_buf.erase(0, m_head);
+      m_head = 0;
+    }
+  }
+
+private:
+  std::string m_buf;
+  std::size_t m_head = 0;
+};
+
 // Every libssh2 call that may send. libssh2 1.10 keeps one partly sent
 // packet per session and answers any *other* send with BAD_USE until the
 // call that started it is repeated; the gate makes sure only that call runs.
@@ -49,7 +80,7 @@ struct Client {
   mux::Request req;
   bool forward = false;
   std::string in;
-  std::string out;
+  OutQueue out;
   bool finish_after_flush = false;
   bool stop_after_flush = false;
   Clock::time_point queued_at{};
@@ -193,10 +224,10 @@ struct MuxServer::Impl {
       return;
     }
     while (payload.size() > mux::max_frame_payload) {
-      mux::append_frame(c.out, type, payload.substr(0, mux::max_frame_payload));
+      c.out.append_frame(type, payload.substr(0, mux::max_frame_payload));
       payload.remove_prefix(mux::max_frame_payload);
     }
-    mux::append_frame(c.out, type, payload);
+    c.out.append_frame(type, payload);
   }
 
   void fail_client(Client& c, const Error& e) {
@@ -430,7 +461,7 @@ struct MuxServer::Impl {
     while (c.fd >= 0 && !c.out.empty()) {
       ssize_t w = ::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
       if (w > 0) {
-        c.out.erase(0, static_cast<std::size_t>(w));
+        c.out.consume(static_cast<std::size_t>(w));
         continue;
       }
       if (w < 0 && errno == EINTR) {
