@@ -409,6 +409,31 @@ EOF
   [ ! -S "$(jq -r .data.socket <<<"$output")" ]
 }
 
+@test "connect: start asks on the caller's terminal, returns once logged in, then never asks again" {
+  echo login-mfa >>"$T/masters"
+  echo "$TCCP_SSH_CONFIG" >"$T/config.login-mfa"
+  cat >"$T/start.exp" <<'EOF'
+set timeout 30
+set f [open $env(TCCP_CLUSTER_PASSWORD_FILE)]; gets $f pw; close $f
+spawn tccp-connect --host login-mfa start
+expect "Password: "
+send -- "$pw\r"
+expect "Verification code: "
+set code [exec oathtool --totp -b - < $env(TCCP_CLUSTER_TOTP_SECRET_FILE)]
+send -- "$code\r"
+expect "connected to tccpuser@login-mfa"
+expect eof
+catch wait r
+exit [lindex $r 3]
+EOF
+  run timeout 90 expect "$T/start.exp"
+  assert_success
+  assert_equal "$(master_state login-mfa)" connected
+  run no_tty tccp-connect --host login-mfa exec 'echo no-prompt'
+  assert_success
+  assert_output "no-prompt"
+}
+
 @test "connect: a failed login makes start fail with the reason and leaves no master" {
   run --separate-stderr no_tty tccp-connect --host login-mfa start
   assert_equal "$status" 5

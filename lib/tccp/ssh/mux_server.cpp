@@ -37,10 +37,54 @@ constexpr std::size_t pid_search_limit = 65536;
 
 enum class Phase { header, queued, opening, starting, running, closing, done };
 
+// Bytes waiting for a client, taken from the front without moving the rest
+// on every partial send (amortized: the rest moves once it is the smaller half).
+class OutQueue {
+public:
+  void operator+=(std::string_view d) { m_buf.append(d); }
+  void append(const char *d, std::size_t n) { m_buf.append(d, n); }
+  void append_frame(mux::FrameType t, std::string_view payload) {
+    mux::append_frame(m_buf, t, payload);
+  }
+  std::size_t size() const { return m_buf.size() - m_head; }
+  bool empty() const { return size() == 0; }
+  const char *data() const { return m_buf.data() + m_head; }
+  void clear() {
+    m_buf.clear();
+    m_head = 0;
+  }
+  void consume(std::size_t n) {
+    m_head += n;
+    if (m_head >= m_buf.size()) {
+      clear();
+    } else if (m_head >= (1U << 16) && m_head * 2 >= m_buf.size()) {
+      m_buf.erase(0, m_head);
+      m_head = 0;
+    }
+  }
+
+private:
+  std::string m_buf;
+  std::size_t m_head = 0;
+};
+
 // Every libssh2 call that may send. libssh2 1.10 keeps one partly sent
 // packet per session and answers any *other* send with BAD_USE until the
 // call that started it is repeated; the gate makes sure only that call runs.
-enum class Op { none, open, pty, start, write, eof, resize, read_out, read_err, close, free, keepalive };
+enum class Op {
+  none,
+  open,
+  pty,
+  start,
+  write,
+  eof,
+  resize,
+  read_out,
+  read_err,
+  close,
+  free,
+  keepalive
+};
 
 struct Client {
   int fd = -1;
@@ -49,12 +93,12 @@ struct Client {
   mux::Request req;
   bool forward = false;
   std::string in;
-  std::string out;
+  OutQueue out;
   bool finish_after_flush = false;
   bool stop_after_flush = false;
   Clock::time_point queued_at{};
   Clock::time_point open_started{};
-  LIBSSH2_CHANNEL* ch = nullptr;
+  LIBSSH2_CHANNEL *ch = nullptr;
   bool pty_done = false;
   std::string to_remote;
   bool stdin_eof = false;
@@ -73,7 +117,7 @@ struct Client {
 };
 
 struct Gate {
-  Client* client = nullptr;
+  Client *client = nullptr;
   Op op = Op::none;
   bool held() const { return op != Op::none; }
 };
@@ -100,10 +144,8 @@ bool session_fatal(int rc) {
   case LIBSSH2_ERROR_BAD_USE:
   case LIBSSH2_ERROR_ALLOC:
   case LIBSSH2_ERROR_INVALID_MAC:
-  case LIBSSH2_ERROR_OUT_OF_BOUNDARY:
-    return true;
-  default:
-    return false;
+  case LIBSSH2_ERROR_OUT_OF_BOUNDARY: return true;
+  default: return false;
   }
 }
 
@@ -135,7 +177,7 @@ struct MuxServer::Impl {
   MuxStatus snapshot;
 
   std::vector<std::unique_ptr<Client>> clients;
-  Client* opening = nullptr;
+  Client *opening = nullptr;
   Gate gate;
   int cap = 10;
   bool wait_for_close = false; // the server refused a session: wait for one to end
@@ -165,20 +207,20 @@ struct MuxServer::Impl {
   bool end_now = false;
   std::string end_reason;
 
-  void log(const std::string& line) const {
+  void log(const std::string &line) const {
     if (opt.log) {
       opt.log(line);
     }
   }
 
-  LIBSSH2_SESSION* raw() const { return session ? session->raw() : nullptr; }
+  LIBSSH2_SESSION *raw() const { return session ? session->raw() : nullptr; }
 
   // ---- gate ------------------------------------------------------------------
-  bool may_send(const Client* c, Op op) const {
+  bool may_send(const Client *c, Op op) const {
     return !gate.held() || (gate.client == c && gate.op == op);
   }
-  bool gated(const Client* c, Op op) const { return gate.client == c && gate.op == op; }
-  void after_call(Client* c, Op op, long rc) {
+  bool gated(const Client *c, Op op) const { return gate.client == c && gate.op == op; }
+  void after_call(Client *c, Op op, long rc) {
     if (rc == LIBSSH2_ERROR_EAGAIN &&
         (::libssh2_session_block_directions(raw()) & LIBSSH2_SESSION_BLOCK_OUTBOUND) != 0) {
       gate = Gate{c, op};
@@ -188,18 +230,18 @@ struct MuxServer::Impl {
   }
 
   // ---- frames to clients ---------------------------------------------------------
-  void send_frame(Client& c, mux::FrameType type, std::string_view payload) {
+  void send_frame(Client &c, mux::FrameType type, std::string_view payload) {
     if (c.fd < 0 || c.internal) {
       return;
     }
     while (payload.size() > mux::max_frame_payload) {
-      mux::append_frame(c.out, type, payload.substr(0, mux::max_frame_payload));
+      c.out.append_frame(type, payload.substr(0, mux::max_frame_payload));
       payload.remove_prefix(mux::max_frame_payload);
     }
-    mux::append_frame(c.out, type, payload);
+    c.out.append_frame(type, payload);
   }
 
-  void fail_client(Client& c, const Error& e) {
+  void fail_client(Client &c, const Error &e) {
     if (c.fd >= 0 && !c.internal) {
       if (c.forward || c.phase == Phase::header) {
         c.out += mux::encode_failure(e) + "\n";
@@ -214,7 +256,7 @@ struct MuxServer::Impl {
 
   // A client that broke the protocol: told why; its channel (if it has one
   // already) is closed like an abandoned one, so its session slot returns.
-  void refuse_client(Client& c, const Error& e) {
+  void refuse_client(Client &c, const Error &e) {
     bool has_channel = c.ch != nullptr || c.phase == Phase::opening;
     if (!has_channel) {
       fail_client(c, e);
@@ -230,7 +272,7 @@ struct MuxServer::Impl {
   }
 
   // ---- client sockets ---------------------------------------------------------------
-  void client_gone(Client& c) {
+  void client_gone(Client &c) {
     if (c.fd >= 0) {
       ::close(c.fd);
       c.fd = -1;
@@ -239,23 +281,15 @@ struct MuxServer::Impl {
     switch (c.phase) {
     case Phase::header:
     case Phase::queued:
-    case Phase::done:
-      c.phase = Phase::done;
-      break;
-    case Phase::opening:
-      c.aborted = true;
-      break;
+    case Phase::done: c.phase = Phase::done; break;
+    case Phase::opening: c.aborted = true; break;
     case Phase::starting:
-    case Phase::running:
-      abort_channel(c);
-      break;
-    case Phase::closing:
-      c.aborted = true;
-      break;
+    case Phase::running: abort_channel(c); break;
+    case Phase::closing: c.aborted = true; break;
     }
   }
 
-  void abort_channel(Client& c) {
+  void abort_channel(Client &c) {
     if (c.aborted) {
       return;
     }
@@ -280,7 +314,7 @@ struct MuxServer::Impl {
     }
   }
 
-  bool wants_client_input(const Client& c) const {
+  bool wants_client_input(const Client &c) const {
     if (c.fd < 0 || c.internal || c.finish_after_flush) {
       return false;
     }
@@ -296,7 +330,7 @@ struct MuxServer::Impl {
     return c.to_remote.size() < in_high_water;
   }
 
-  void read_client(Client& c) {
+  void read_client(Client &c) {
     char buf[read_chunk];
     while (c.fd >= 0 && wants_client_input(c)) {
       ssize_t r = ::recv(c.fd, buf, sizeof buf, 0);
@@ -331,7 +365,7 @@ struct MuxServer::Impl {
   }
 
   // Returns false when the client was finished.
-  bool parse_client_input(Client& c) {
+  bool parse_client_input(Client &c) {
     if (c.phase == Phase::header) {
       auto nl = c.in.find('\n');
       if (nl == std::string::npos) {
@@ -339,7 +373,7 @@ struct MuxServer::Impl {
       }
       try {
         c.req = mux::decode_request(std::string_view(c.in).substr(0, nl));
-      } catch (const Error& e) {
+      } catch (const Error &e) {
         fail_client(c, e);
         return false;
       }
@@ -393,7 +427,7 @@ struct MuxServer::Impl {
       std::size_t used = 0;
       try {
         used = mux::parse_frame(c.in, type, payload);
-      } catch (const Error& e) {
+      } catch (const Error &e) {
         refuse_client(c, e);
         return false;
       }
@@ -406,9 +440,7 @@ struct MuxServer::Impl {
           c.to_remote.append(payload);
         }
         break;
-      case mux::FrameType::stdin_eof:
-        c.stdin_eof = true;
-        break;
+      case mux::FrameType::stdin_eof: c.stdin_eof = true; break;
       case mux::FrameType::resize: {
         int cols = 0;
         int rows = 0;
@@ -426,11 +458,11 @@ struct MuxServer::Impl {
     }
   }
 
-  void flush_client(Client& c) {
+  void flush_client(Client &c) {
     while (c.fd >= 0 && !c.out.empty()) {
       ssize_t w = ::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
       if (w > 0) {
-        c.out.erase(0, static_cast<std::size_t>(w));
+        c.out.consume(static_cast<std::size_t>(w));
         continue;
       }
       if (w < 0 && errno == EINTR) {
@@ -460,7 +492,7 @@ struct MuxServer::Impl {
   // ---- channels --------------------------------------------------------------------
   int session_channels() const {
     int n = 0;
-    for (const auto& c : clients) {
+    for (const auto &c : clients) {
       n += c->counted_session ? 1 : 0;
     }
     return n;
@@ -468,16 +500,16 @@ struct MuxServer::Impl {
 
   int forward_channels() const {
     int n = 0;
-    for (const auto& c : clients) {
+    for (const auto &c : clients) {
       n += (c->forward && (c->ch != nullptr || c.get() == opening)) ? 1 : 0;
     }
     return n;
   }
 
-  Client* next_to_open() {
-    Client* best = nullptr;
+  Client *next_to_open() {
+    Client *best = nullptr;
     bool session_room = session_channels() < cap && !wait_for_close;
-    for (auto& c : clients) {
+    for (auto &c : clients) {
       if (c->phase != Phase::queued || (!c->forward && !session_room)) {
         continue;
       }
@@ -503,14 +535,14 @@ struct MuxServer::Impl {
         opening->counted_session = true;
       }
     }
-    Client& c = *opening;
+    Client &c = *opening;
     if (!may_send(&c, Op::open)) {
       return false;
     }
-    LIBSSH2_CHANNEL* ch = nullptr;
+    LIBSSH2_CHANNEL *ch = nullptr;
     if (c.forward) {
-      ch = ::libssh2_channel_direct_tcpip_ex(raw(), c.req.host.c_str(), c.req.port, "127.0.0.1",
-                                             22);
+      ch =
+          ::libssh2_channel_direct_tcpip_ex(raw(), c.req.host.c_str(), c.req.port, "127.0.0.1", 22);
     } else {
       unsigned window = c.req.bulk ? window_bulk : window_default;
       ch = ::libssh2_channel_open_ex(raw(), "session", 7, window, packet_max, nullptr, 0);
@@ -542,8 +574,8 @@ struct MuxServer::Impl {
                              "is anything listening there? (the SSH server also refuses when "
                              "it forbids forwarding)"));
       } else {
-        fail_client(c, Error(ExitCode::refused,
-                             "the server refused a new session channel: " + text));
+        fail_client(c,
+                    Error(ExitCode::refused, "the server refused a new session channel: " + text));
       }
       return true;
     }
@@ -564,7 +596,7 @@ struct MuxServer::Impl {
     return true;
   }
 
-  bool step_starting(Client& c) {
+  bool step_starting(Client &c) {
     if (c.req.pty && !c.pty_done) {
       if (!may_send(&c, Op::pty)) {
         return false;
@@ -606,7 +638,7 @@ struct MuxServer::Impl {
     return true;
   }
 
-  bool channel_error(Client& c, int rc, const std::string& what) {
+  bool channel_error(Client &c, int rc, const std::string &what) {
     if (session_fatal(rc)) {
       link_lost(libssh2_error_text(raw(), rc));
       return true;
@@ -614,8 +646,7 @@ struct MuxServer::Impl {
     std::string text = what + ": " + libssh2_error_text(raw(), rc);
     log(text);
     if (!c.aborted) {
-      send_frame(c, mux::FrameType::failure,
-                 mux::encode_failure(Error(ExitCode::refused, text)));
+      send_frame(c, mux::FrameType::failure, mux::encode_failure(Error(ExitCode::refused, text)));
       c.finish_after_flush = true;
     }
     c.aborted = true;
@@ -623,7 +654,7 @@ struct MuxServer::Impl {
     return true;
   }
 
-  void deliver(Client& c, bool is_stderr, const char* data, std::size_t n) {
+  void deliver(Client &c, bool is_stderr, const char *data, std::size_t n) {
     if (c.aborted || c.fd < 0 || c.internal) {
       return;
     }
@@ -641,7 +672,7 @@ struct MuxServer::Impl {
               c.pid_buf.substr(pos + pid_marker.size(), end - pos - pid_marker.size());
           try {
             c.pid = std::stol(digits);
-          } catch (const std::exception&) {
+          } catch (const std::exception &) {
             c.pid.reset();
           }
           std::size_t skip = end + 1 + (c.pid_buf[end + 1] == '\n' ? 1 : 0);
@@ -670,7 +701,7 @@ struct MuxServer::Impl {
                std::string_view(data, n));
   }
 
-  void flush_pid_buf(Client& c) {
+  void flush_pid_buf(Client &c) {
     c.want_pid = false;
     if (!c.pid_buf.empty() && !c.aborted && c.fd >= 0) {
       send_frame(c, mux::FrameType::stdout_data, c.pid_buf);
@@ -678,7 +709,7 @@ struct MuxServer::Impl {
     c.pid_buf.clear();
   }
 
-  bool step_running(Client& c) {
+  bool step_running(Client &c) {
     bool progress = false;
     // stdin (or forwarded bytes) into the channel
     while ((!c.to_remote.empty() && !c.aborted && !c.remote_closed) || gated(&c, Op::write)) {
@@ -687,8 +718,8 @@ struct MuxServer::Impl {
       }
       std::size_t len = std::min<std::size_t>(c.to_remote.size(), packet_max);
       static const char dummy = 0;
-      ssize_t n = ::libssh2_channel_write(c.ch, len > 0 ? c.to_remote.data() : &dummy,
-                                          len > 0 ? len : 1);
+      ssize_t n =
+          ::libssh2_channel_write(c.ch, len > 0 ? c.to_remote.data() : &dummy, len > 0 ? len : 1);
       after_call(&c, Op::write, static_cast<long>(n));
       if (n > 0) {
         c.to_remote.erase(0, std::min(c.to_remote.size(), static_cast<std::size_t>(n)));
@@ -725,8 +756,8 @@ struct MuxServer::Impl {
     }
     if ((c.resize && c.req.pty && !c.remote_closed) || gated(&c, Op::resize)) {
       if (may_send(&c, Op::resize) && c.resize) {
-        int rc = ::libssh2_channel_request_pty_size_ex(c.ch, c.resize->first, c.resize->second,
-                                                       0, 0);
+        int rc =
+            ::libssh2_channel_request_pty_size_ex(c.ch, c.resize->first, c.resize->second, 0, 0);
         after_call(&c, Op::resize, rc);
         if (rc != LIBSSH2_ERROR_EAGAIN) {
           c.resize.reset();
@@ -784,7 +815,7 @@ struct MuxServer::Impl {
     return progress;
   }
 
-  bool step_closing(Client& c) {
+  bool step_closing(Client &c) {
     if (!c.closed) {
       if (!may_send(&c, Op::close)) {
         return false;
@@ -821,7 +852,7 @@ struct MuxServer::Impl {
     // channel request of the server has been seen.
     mux::Exit e;
     e.exit_code = ::libssh2_channel_get_exit_status(c.ch);
-    char* sig = nullptr;
+    char *sig = nullptr;
     std::size_t sig_len = 0;
     ::libssh2_channel_get_exit_signal(c.ch, &sig, &sig_len, nullptr, nullptr, nullptr, nullptr);
     if (sig != nullptr) {
@@ -857,49 +888,38 @@ struct MuxServer::Impl {
     return true;
   }
 
-  bool step_client(Client& c) {
+  bool step_client(Client &c) {
     switch (c.phase) {
-    case Phase::starting:
-      return step_starting(c);
-    case Phase::running:
-      return step_running(c);
-    case Phase::closing:
-      return c.ch != nullptr ? step_closing(c) : false;
-    default:
-      return false;
+    case Phase::starting: return step_starting(c);
+    case Phase::running: return step_running(c);
+    case Phase::closing: return c.ch != nullptr ? step_closing(c) : false;
+    default: return false;
     }
   }
 
   // Repeats the call that left a packet half sent, whatever its client's
   // phase is now (an abort must not strand the session's send state).
-  bool retry_gated(const Gate& g) {
+  bool retry_gated(const Gate &g) {
     switch (g.op) {
-    case Op::keepalive:
-      keepalive(true);
-      return false;
-    case Op::open:
-      return step_open();
+    case Op::keepalive: keepalive(true); return false;
+    case Op::open: return step_open();
     case Op::pty:
-    case Op::start:
-      return step_starting(*g.client);
+    case Op::start: return step_starting(*g.client);
     case Op::write:
     case Op::eof:
     case Op::resize:
     case Op::read_out:
-    case Op::read_err:
-      return step_running(*g.client);
+    case Op::read_err: return step_running(*g.client);
     case Op::close:
-    case Op::free:
-      return step_closing(*g.client);
-    case Op::none:
-      break;
+    case Op::free: return step_closing(*g.client);
+    case Op::none: break;
     }
     return false;
   }
 
   // Work that libssh2 already holds in memory (read off the socket by a
   // call for another channel): polling now would stall on it.
-  bool pending_in_memory(Client& c) const {
+  bool pending_in_memory(Client &c) const {
     if (c.ch == nullptr || c.phase != Phase::running) {
       return false;
     }
@@ -946,7 +966,7 @@ struct MuxServer::Impl {
         return true;
       }
       if (!progress && !gate.held()) {
-        for (auto& c : clients) {
+        for (auto &c : clients) {
           progress = progress || pending_in_memory(*c);
         }
       }
@@ -981,7 +1001,7 @@ struct MuxServer::Impl {
     if (opening != nullptr) {
       return true;
     }
-    for (const auto& c : clients) {
+    for (const auto &c : clients) {
       if (c->ch != nullptr) {
         return true;
       }
@@ -1011,14 +1031,14 @@ struct MuxServer::Impl {
     auto heard = std::max({session->last_received(), active_since, last_heard_extra});
     auto budget = target.alive_interval * target.alive_count_max + std::chrono::seconds(1);
     if (now - heard > budget) {
-      link_lost("no answer from the server for " +
-                std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now - heard)
-                                   .count()) +
-                " s");
+      link_lost(
+          "no answer from the server for " +
+          std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now - heard).count()) +
+          " s");
     }
   }
 
-  void link_lost(const std::string& reason) {
+  void link_lost(const std::string &reason) {
     if (link != Link::connected) {
       return;
     }
@@ -1027,7 +1047,7 @@ struct MuxServer::Impl {
     Error err(ExitCode::unreachable, "lost the connection to " + target.describe() + ": " + reason,
               opt.reconnect ? "tccp-connect reconnects by itself; run the command again"
                             : "check your network and run the command again");
-    for (auto& c : clients) {
+    for (auto &c : clients) {
       bool had_channel = c->ch != nullptr || c.get() == opening || c->phase == Phase::starting ||
                          c->phase == Phase::running || c->phase == Phase::closing ||
                          c->phase == Phase::opening;
@@ -1055,7 +1075,7 @@ struct MuxServer::Impl {
       reconnect_at = Clock::now();
     } else {
       link = Link::closed;
-      for (auto& c : clients) {
+      for (auto &c : clients) {
         if (c->phase == Phase::queued) {
           fail_client(*c, err);
         }
@@ -1075,9 +1095,9 @@ struct MuxServer::Impl {
     worker = std::thread([this] {
       try {
         worker_session = opt.reconnect();
-      } catch (const Error& e) {
+      } catch (const Error &e) {
         worker_error = e;
-      } catch (const std::exception& e) {
+      } catch (const std::exception &e) {
         worker_error = Error(ExitCode::internal, e.what());
       }
       worker_done = true;
@@ -1111,11 +1131,11 @@ struct MuxServer::Impl {
       // Nobody can answer the server now: give up and let the next tool
       // connect directly (and ask on its terminal).
       link = Link::closed;
-      for (auto& c : clients) {
+      for (auto &c : clients) {
         if (c->phase == Phase::queued) {
-          fail_client(*c, Error(e.code(),
-                                std::string("tccp-connect cannot log in again: ") + e.what(),
-                                "run 'tccp-connect start' on a terminal"));
+          fail_client(*c,
+                      Error(e.code(), std::string("tccp-connect cannot log in again: ") + e.what(),
+                            "run 'tccp-connect start' on a terminal"));
         }
       }
       end_now = true;
@@ -1124,7 +1144,7 @@ struct MuxServer::Impl {
     }
     // Requests that waited for this attempt learn why it failed; later ones
     // wait for the next.
-    for (auto& c : clients) {
+    for (auto &c : clients) {
       if (c->phase == Phase::queued && !c->internal && c->queued_at <= attempt_started) {
         fail_client(*c, Error(ExitCode::unreachable, e.what(),
                               "tccp-connect keeps trying; check your network and run the "
@@ -1141,18 +1161,17 @@ struct MuxServer::Impl {
       return;
     }
     auto now = Clock::now();
-    for (auto& c : clients) {
+    for (auto &c : clients) {
       if (c->phase == Phase::queued && now - c->queued_at > opt.queue_timeout) {
         fail_client(*c, Error(ExitCode::unreachable,
-                              last_error.empty() ? "cannot reach " + target.describe()
-                                                 : last_error,
+                              last_error.empty() ? "cannot reach " + target.describe() : last_error,
                               "tccp-connect keeps trying; check your network"));
       }
     }
   }
 
   void reap() {
-    std::erase_if(clients, [this](const std::unique_ptr<Client>& c) {
+    std::erase_if(clients, [this](const std::unique_ptr<Client> &c) {
       bool finished = c->phase == Phase::done && c->ch == nullptr && c.get() != opening &&
                       gate.client != c.get();
       if (finished && c->fd >= 0 && c->out.empty() && c->finish_after_flush) {
@@ -1199,7 +1218,7 @@ struct MuxServer::Impl {
 
   int external_clients() const {
     int n = 0;
-    for (const auto& c : clients) {
+    for (const auto &c : clients) {
       n += c->internal ? 0 : 1;
     }
     return n;
@@ -1217,7 +1236,7 @@ struct MuxServer::Impl {
     s.since = since;
     s.session_channels = session_channels();
     s.forward_channels = forward_channels();
-    for (const auto& c : clients) {
+    for (const auto &c : clients) {
       s.queued += c->phase == Phase::queued ? 1 : 0;
     }
     s.clients = external_clients();
@@ -1251,9 +1270,9 @@ struct MuxServer::Impl {
     return j.dump();
   }
 
-  void shutdown_all(const std::string& why) {
+  void shutdown_all(const std::string &why) {
     Error err(ExitCode::unreachable, why, "start it again with 'tccp-connect start'");
-    for (auto& c : clients) {
+    for (auto &c : clients) {
       if (c->phase != Phase::done && c->phase != Phase::header && !c->aborted) {
         fail_client(*c, err);
       }
@@ -1262,7 +1281,7 @@ struct MuxServer::Impl {
     auto deadline = Clock::now() + std::chrono::milliseconds(500);
     while (Clock::now() < deadline) {
       std::vector<pollfd> fds;
-      for (auto& c : clients) {
+      for (auto &c : clients) {
         if (c->fd >= 0 && !c->out.empty()) {
           fds.push_back({c->fd, POLLOUT, 0});
         }
@@ -1271,11 +1290,11 @@ struct MuxServer::Impl {
         break;
       }
       ::poll(fds.data(), fds.size(), 50);
-      for (auto& c : clients) {
+      for (auto &c : clients) {
         flush_client(*c);
       }
     }
-    for (auto& c : clients) {
+    for (auto &c : clients) {
       if (c->fd >= 0) {
         ::close(c->fd);
         c->fd = -1;
@@ -1305,7 +1324,7 @@ MuxServer::~MuxServer() {
   if (m->worker_running) {
     m->worker.join();
   }
-  for (auto& c : m->clients) {
+  for (auto &c : m->clients) {
     if (c->fd >= 0) {
       ::close(c->fd);
     }
@@ -1351,7 +1370,7 @@ MuxStatus MuxServer::status() const {
 }
 
 std::string MuxServer::run() {
-  Impl& s = *m;
+  Impl &s = *m;
   while (true) {
     if (s.stop_requested) {
       s.shutdown_all("the tccp-connect master stopped");
@@ -1367,12 +1386,12 @@ std::string MuxServer::run() {
       s.check_liveness();
     }
     s.expire_queue();
-    for (auto& c : s.clients) {
+    for (auto &c : s.clients) {
       s.flush_client(*c);
     }
     if (!more && s.link == Impl::Link::connected && !s.gate.held()) {
       // A client that just took its output lets its channel read again.
-      for (auto& c : s.clients) {
+      for (auto &c : s.clients) {
         more = more || s.pending_in_memory(*c);
       }
     }
@@ -1387,7 +1406,7 @@ std::string MuxServer::run() {
     }
     auto now = Clock::now();
     bool in_use = s.active();
-    for (const auto& c : s.clients) {
+    for (const auto &c : s.clients) {
       // Status questions do not keep an idle master alive.
       in_use = in_use || (!c->internal && (c->req.op == "exec" || c->req.op == "forward"));
     }
@@ -1414,12 +1433,12 @@ std::string MuxServer::run() {
         ev |= POLLOUT;
       }
       bool wants_input = s.opening != nullptr;
-      for (const auto& c : s.clients) {
+      for (const auto &c : s.clients) {
         if (c->ch == nullptr) {
           continue;
         }
-        if (c->phase != Phase::running || !c->to_remote.empty() ||
-            c->out.size() < out_high_water || c->aborted || c->fd < 0) {
+        if (c->phase != Phase::running || !c->to_remote.empty() || c->out.size() < out_high_water ||
+            c->aborted || c->fd < 0) {
           wants_input = true;
         }
       }
@@ -1427,8 +1446,8 @@ std::string MuxServer::run() {
       fds.push_back({s.session->fd(), ev, 0});
     }
     std::size_t first_client = fds.size();
-    std::vector<Client*> polled;
-    for (auto& c : s.clients) {
+    std::vector<Client *> polled;
+    for (auto &c : s.clients) {
       if (c->fd < 0) {
         continue;
       }
@@ -1473,7 +1492,7 @@ std::string MuxServer::run() {
       }
     }
     for (std::size_t i = 0; i < polled.size(); ++i) {
-      Client& c = *polled[i];
+      Client &c = *polled[i];
       short rev = fds[first_client + i].revents;
       if (c.fd < 0 || rev == 0) {
         continue;

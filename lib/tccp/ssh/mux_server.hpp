@@ -23,21 +23,21 @@
 namespace tccp::ssh {
 
 struct MuxOptions {
-  int max_sessions = 10;                     ///< session channels at once (sshd MaxSessions)
-  std::chrono::seconds idle_timeout{0};      ///< no client for this long ends run(); 0 = never
-  std::chrono::seconds queue_timeout{60};    ///< a request waits at most this for a link
+  int max_sessions = 10;                  ///< session channels at once (sshd MaxSessions)
+  std::chrono::seconds idle_timeout{0};   ///< no client for this long ends run(); 0 = never
+  std::chrono::seconds queue_timeout{60}; ///< a request waits at most this for a link
   /// Makes a new session after the link died; empty: no reconnect (the
   /// server then fails every request). May throw Error; auth and config
   /// errors end the server.
   std::function<std::unique_ptr<Session>()> reconnect;
-  std::function<void(const std::string&)> log; ///< events for the log (never secrets)
+  std::function<void(const std::string &)> log; ///< events for the log (never secrets)
 };
 
 /// A snapshot for `tccp-connect status`.
 struct MuxStatus {
-  std::string state;        ///< connected | reconnecting | closed
+  std::string state; ///< connected | reconnecting | closed
   std::string user;
-  std::string host;         ///< as named (alias)
+  std::string host; ///< as named (alias)
   std::string hostname;
   int port = 22;
   std::chrono::system_clock::time_point since{};
@@ -46,7 +46,7 @@ struct MuxStatus {
   int queued = 0;
   int clients = 0;
   int max_sessions = 0;
-  std::optional<double> rtt_ms;  ///< the last channel open's round trip
+  std::optional<double> rtt_ms; ///< the last channel open's round trip
   int reconnects = 0;
   long long requests = 0;
   std::string last_error;
@@ -56,8 +56,8 @@ class MuxServer {
 public:
   MuxServer(std::unique_ptr<Session> session, MuxOptions options);
   ~MuxServer();
-  MuxServer(const MuxServer&) = delete;
-  MuxServer& operator=(const MuxServer&) = delete;
+  MuxServer(const MuxServer &) = delete;
+  MuxServer &operator=(const MuxServer &) = delete;
 
   /// Accepts clients from this listening socket (call before run()).
   void listen(int listen_fd);

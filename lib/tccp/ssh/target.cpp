@@ -16,21 +16,21 @@ namespace {
 constexpr int max_jump_depth = 8;
 
 std::string local_user() {
-  if (const passwd* pw = ::getpwuid(::getuid())) {
+  if (const passwd *pw = ::getpwuid(::getuid())) {
     return pw->pw_name;
   }
-  const char* u = std::getenv("USER");
+  const char *u = std::getenv("USER");
   return u != nullptr ? u : "root";
 }
 
-std::string expand_path(const std::string& p) {
+std::string expand_path(const std::string &p) {
   if (util::starts_with(p, "~/")) {
     return (util::home_dir() / p.substr(2)).string();
   }
   return p;
 }
 
-Target resolve(const TargetSpec& spec, const SshConfig& config, int depth) {
+Target resolve(const TargetSpec &spec, const SshConfig &config, int depth) {
   if (depth > max_jump_depth) {
     throw Error(ExitCode::config, "ProxyJump chain for '" + spec.host + "' is too long",
                 "check ~/.ssh/config for a ProxyJump loop");
@@ -41,17 +41,16 @@ Target resolve(const TargetSpec& spec, const SshConfig& config, int depth) {
   t.hostname = o.hostname ? expand_tokens(*o.hostname, spec.host, "", 0, spec.host) : spec.host;
   t.port = spec.port ? *spec.port : o.port.value_or(22);
   if (t.port <= 0 || t.port > 65535) {
-    throw Error(ExitCode::config, "invalid port " + std::to_string(t.port) + " for '" +
-                                      spec.host + "'");
+    throw Error(ExitCode::config,
+                "invalid port " + std::to_string(t.port) + " for '" + spec.host + "'");
   }
   t.user = spec.user ? *spec.user : o.user.value_or(local_user());
-  for (const auto& f : spec.identity_files) {
+  for (const auto &f : spec.identity_files) {
     t.identity_files.push_back(expand_tokens(f, t.hostname, t.user, t.port, spec.host));
   }
-  for (const auto& f : o.identity_files) {
+  for (const auto &f : o.identity_files) {
     auto p = expand_tokens(f, t.hostname, t.user, t.port, spec.host);
-    if (std::find(t.identity_files.begin(), t.identity_files.end(), p) ==
-        t.identity_files.end()) {
+    if (std::find(t.identity_files.begin(), t.identity_files.end(), p) == t.identity_files.end()) {
       t.identity_files.push_back(p);
     }
   }
@@ -74,8 +73,8 @@ Target resolve(const TargetSpec& spec, const SshConfig& config, int depth) {
   }
   // Host keys: ssh_config's files (or OpenSSH's defaults), then tccp's own,
   // then the profile's.
-  auto add_files = [&](const std::vector<std::string>& files) {
-    for (const auto& f : files) {
+  auto add_files = [&](const std::vector<std::string> &files) {
+    for (const auto &f : files) {
       if (f != "none" && !f.empty()) {
         t.known_hosts_files.push_back(
             expand_path(expand_tokens(f, t.hostname, t.user, t.port, spec.host)));
@@ -94,7 +93,7 @@ Target resolve(const TargetSpec& spec, const SshConfig& config, int depth) {
 
   std::string jump = spec.proxy_jump ? *spec.proxy_jump : o.proxy_jump.value_or("none");
   if (jump != "none" && !jump.empty()) {
-    for (const auto& hop : util::split(jump, ',')) {
+    for (const auto &hop : util::split(jump, ',')) {
       HostPort hp = parse_host_port(hop);
       TargetSpec js;
       js.host = hp.host;
@@ -105,7 +104,7 @@ Target resolve(const TargetSpec& spec, const SshConfig& config, int depth) {
       js.known_hosts_files = spec.known_hosts_files;
       Target jt = resolve(js, config, depth + 1);
       // A jump host's own ProxyJump comes before it.
-      for (auto& inner : jt.jumps) {
+      for (auto &inner : jt.jumps) {
         t.jumps.push_back(std::move(inner));
       }
       jt.jumps.clear();
@@ -125,11 +124,15 @@ std::string Target::describe() const {
   return s;
 }
 
-std::string Target::account() const { return user + "@" + hostname + ":" + std::to_string(port); }
+std::string Target::account() const {
+  return user + "@" + hostname + ":" + std::to_string(port);
+}
 
-std::string Target::host_key_name() const { return host_key_alias.value_or(hostname); }
+std::string Target::host_key_name() const {
+  return host_key_alias.value_or(hostname);
+}
 
-HostPort parse_host_port(const std::string& text) {
+HostPort parse_host_port(const std::string &text) {
   HostPort hp;
   std::string rest = util::trim(text);
   if (auto at = rest.rfind('@'); at != std::string::npos) {
@@ -164,7 +167,7 @@ HostPort parse_host_port(const std::string& text) {
         throw std::invalid_argument("port");
       }
       hp.port = p;
-    } catch (const std::exception&) {
+    } catch (const std::exception &) {
       throw Error(ExitCode::config, "invalid port in '" + text + "'");
     }
   }
@@ -174,10 +177,9 @@ HostPort parse_host_port(const std::string& text) {
   return hp;
 }
 
-Target resolve_target(const TargetSpec& spec, const SshConfig& config) {
+Target resolve_target(const TargetSpec &spec, const SshConfig &config) {
   if (spec.host.empty()) {
-    throw Error(ExitCode::config, "no cluster host configured",
-                "run 'tccp setup' or pass --host");
+    throw Error(ExitCode::config, "no cluster host configured", "run 'tccp setup' or pass --host");
   }
   return resolve(spec, config, 0);
 }

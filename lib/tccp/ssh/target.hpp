@@ -14,26 +14,26 @@ namespace tccp::ssh {
 /// What the caller knows (the cluster profile, command-line flags). Set
 /// fields override ssh_config.
 struct TargetSpec {
-  std::string host;                          ///< address, name or ssh alias
+  std::string host; ///< address, name or ssh alias
   std::optional<int> port;
   std::optional<std::string> user;
-  std::vector<std::string> identity_files;   ///< tried before ssh_config's
-  std::vector<std::string> known_hosts_files;///< extra files trusted for host keys
-  std::optional<std::string> proxy_jump;     ///< "[user@]host[:port],..." or "none"
+  std::vector<std::string> identity_files;    ///< tried before ssh_config's
+  std::vector<std::string> known_hosts_files; ///< extra files trusted for host keys
+  std::optional<std::string> proxy_jump;      ///< "[user@]host[:port],..." or "none"
   std::optional<std::string> askpass;
-  std::string tccp_known_hosts;              ///< where accepted host keys are recorded
+  std::string tccp_known_hosts; ///< where accepted host keys are recorded
 };
 
 /// A fully resolved host to connect to.
 struct Target {
-  std::string alias;      ///< the name as given (messages, ssh_config lookups)
-  std::string hostname;   ///< what is connected to
+  std::string alias;    ///< the name as given (messages, ssh_config lookups)
+  std::string hostname; ///< what is connected to
   int port = 22;
   std::string user;
   std::vector<std::string> identity_files; ///< expanded paths, in order
   bool identities_only = false;
-  bool pubkey = true;     ///< PubkeyAuthentication
-  bool password = true;   ///< PasswordAuthentication
+  bool pubkey = true;   ///< PubkeyAuthentication
+  bool password = true; ///< PasswordAuthentication
   bool kbd_interactive = true;
   std::vector<std::string> preferred_auth; ///< empty: tccp's order
   std::vector<Target> jumps;               ///< ProxyJump chain, outermost first
@@ -43,8 +43,8 @@ struct Target {
   std::optional<std::string> askpass;
   bool batch_mode = false;
   std::chrono::seconds connect_timeout{20};
-  std::chrono::seconds alive_interval{15};  ///< keepalive period
-  int alive_count_max = 3;                  ///< silent periods before the link is dead
+  std::chrono::seconds alive_interval{15}; ///< keepalive period
+  int alive_count_max = 3;                 ///< silent periods before the link is dead
 
   /// "user@alias" (and ":port" when not 22), for messages.
   std::string describe() const;
@@ -56,7 +56,7 @@ struct Target {
 
 /// Resolves `spec` with `config`. Throws Error(config) on a malformed
 /// ProxyJump or port.
-Target resolve_target(const TargetSpec& spec, const SshConfig& config);
+Target resolve_target(const TargetSpec &spec, const SshConfig &config);
 
 /// Splits "[user@]host[:port]" (also "[v6addr]:port").
 struct HostPort {
@@ -64,6 +64,6 @@ struct HostPort {
   std::string host;
   std::optional<int> port;
 };
-HostPort parse_host_port(const std::string& text);
+HostPort parse_host_port(const std::string &text);
 
 } // namespace tccp::ssh

@@ -42,7 +42,7 @@ std::optional<ssh::Secret> read_stdin_line() {
 
 } // namespace
 
-void add_setup_flags(CLI::App& setup, SetupFlags& f) {
+void add_setup_flags(CLI::App &setup, SetupFlags &f) {
   setup.add_option("--auth", f.auth, "How you log in: key (key or agent) or password (+ MFA)")
       ->check(CLI::IsMember({"key", "password"}));
   setup.add_flag("--store-password", f.store_password,
@@ -52,18 +52,18 @@ void add_setup_flags(CLI::App& setup, SetupFlags& f) {
   setup.add_flag("--no-check", f.no_check, "Write the profile without connecting");
 }
 
-void write_cluster_config(const std::filesystem::path& path, const std::string& host,
-                          const std::optional<int>& port, const std::optional<std::string>& user,
-                          const std::vector<std::string>& identity_files,
-                          const std::optional<std::string>& askpass,
-                          const std::optional<std::string>& proxy_jump,
-                          const std::optional<std::string>& known_hosts) {
+void write_cluster_config(const std::filesystem::path &path, const std::string &host,
+                          const std::optional<int> &port, const std::optional<std::string> &user,
+                          const std::vector<std::string> &identity_files,
+                          const std::optional<std::string> &askpass,
+                          const std::optional<std::string> &proxy_jump,
+                          const std::optional<std::string> &known_hosts) {
   YAML::Node root;
   std::error_code ec;
   if (std::filesystem::exists(path, ec)) {
     try {
       root = YAML::LoadFile(path.string());
-    } catch (const YAML::Exception& e) {
+    } catch (const YAML::Exception &e) {
       throw Error(ExitCode::config, path.string() + ": " + e.what(),
                   "fix the file first; setup keeps every other setting in it");
     }
@@ -79,7 +79,7 @@ void write_cluster_config(const std::filesystem::path& path, const std::string& 
     c = YAML::Node(YAML::NodeType::Map);
   }
   c["host"] = host;
-  auto set_or_remove = [&](const char* key, const auto& value) {
+  auto set_or_remove = [&](const char *key, const auto &value) {
     if (value) {
       c[key] = *value;
     } else if (c[key]) {
@@ -93,7 +93,7 @@ void write_cluster_config(const std::filesystem::path& path, const std::string& 
   set_or_remove("known_hosts", known_hosts);
   if (!identity_files.empty()) {
     YAML::Node list(YAML::NodeType::Sequence);
-    for (const auto& f : identity_files) {
+    for (const auto &f : identity_files) {
       list.push_back(f);
     }
     c["identity_files"] = list;
@@ -109,12 +109,12 @@ void write_cluster_config(const std::filesystem::path& path, const std::string& 
       util::ensure_private_dir(path.parent_path());
     }
     util::atomic_write_file(path, text, 0600);
-  } catch (const std::exception& e) {
+  } catch (const std::exception &e) {
     throw Error(ExitCode::config, "cannot write " + path.string() + ": " + e.what());
   }
 }
 
-int run_setup(const SetupFlags& f, cli::Context& ctx) {
+int run_setup(const SetupFlags &f, cli::Context &ctx) {
   std::filesystem::path home = tccp_home();
   config::ClusterProfile current = config::load_cluster_profile();
 
@@ -127,17 +127,18 @@ int run_setup(const SetupFlags& f, cli::Context& ctx) {
       tty = std::move(p);
     }
   }
-  auto ask = [&](const std::string& question, const std::string& fallback) {
+  auto ask = [&](const std::string &question, const std::string &fallback) {
     if (!tty) {
       return fallback;
     }
-    auto answer = tty->ask(question + (fallback.empty() ? "" : " [" + fallback + "]") + ": ",
-                           ssh::Echo::on);
+    auto answer =
+        tty->ask(question + (fallback.empty() ? "" : " [" + fallback + "]") + ": ", ssh::Echo::on);
     std::string a = answer ? util::trim(answer->value()) : std::string();
     return a.empty() ? fallback : a;
   };
 
-  std::string host = !f.host.empty() ? f.host : ask("Cluster login host (or ssh alias)", current.host);
+  std::string host =
+      !f.host.empty() ? f.host : ask("Cluster login host (or ssh alias)", current.host);
   if (host.empty()) {
     throw Error(ExitCode::usage, "setup needs the cluster's login host",
                 "run 'tccp setup' on a terminal, or pass --host HOST");
@@ -160,15 +161,15 @@ int run_setup(const SetupFlags& f, cli::Context& ctx) {
     profile.known_hosts = f.known_hosts;
   }
   std::string default_user = resolve_target(profile).user;
-  std::string user = !f.user.empty() ? f.user : ask("User on the cluster", profile.user.value_or(default_user));
+  std::string user =
+      !f.user.empty() ? f.user : ask("User on the cluster", profile.user.value_or(default_user));
   if (!user.empty()) {
     profile.user = user;
   }
 
   std::string auth = f.auth;
   if (auth.empty() && tty) {
-    auth = ask("Log in with an SSH key or agent ('key') or a password + code ('password')",
-               "key");
+    auth = ask("Log in with an SSH key or agent ('key') or a password + code ('password')", "key");
   }
   if (auth == "key" && tty && f.identity.empty() && profile.identity_files.empty()) {
     std::string key = ask("Key file (empty: the ssh-agent and ~/.ssh/id_ed25519, id_ecdsa)", "");
@@ -178,8 +179,8 @@ int run_setup(const SetupFlags& f, cli::Context& ctx) {
   }
   bool want_store = f.store_password || f.store_password_from_stdin;
   if (!want_store && auth == "password" && tty) {
-    std::string a = ask("Store the password so tccp can answer the password prompt? (yes/no)",
-                        "no");
+    std::string a =
+        ask("Store the password so tccp can answer the password prompt? (yes/no)", "no");
     want_store = util::to_lower(a) == "yes" || util::to_lower(a) == "y";
   }
 
@@ -204,7 +205,7 @@ int run_setup(const SetupFlags& f, cli::Context& ctx) {
     try {
       auto session = connect_session(profile, o, &captured);
       checked = true;
-    } catch (const Error& e) {
+    } catch (const Error &e) {
       if (stored && e.code() == ExitCode::auth) {
         store.erase_password(target.account());
       }

@@ -23,7 +23,7 @@ struct FakeServer {
   std::string stdin_seen;
   bool saw_eof = false;
 
-  std::function<int()> dialer(std::function<void(FakeServer&, int)> script) {
+  std::function<int()> dialer(std::function<void(FakeServer &, int)> script) {
     return [this, script]() {
       int sv[2];
       ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
@@ -79,12 +79,12 @@ struct FakeServer {
 
 TEST(MuxRemote, RunSendsStdinAndCollectsOutputAndStatus) {
   FakeServer server;
-  MuxRemote remote(server.dialer([](FakeServer& s, int fd) {
-                     s.read_stdin(fd);
-                     FakeServer::send(fd, mux::FrameType::stdout_data, "got:" + s.stdin_seen);
-                     FakeServer::send(fd, mux::FrameType::stderr_data, "warn\n");
-                     FakeServer::send(fd, mux::FrameType::exit, mux::encode_exit({3, {}}));
-                   }),
+  MuxRemote remote(server.dialer([](FakeServer &s, int fd) {
+    s.read_stdin(fd);
+    FakeServer::send(fd, mux::FrameType::stdout_data, "got:" + s.stdin_seen);
+    FakeServer::send(fd, mux::FrameType::stderr_data, "warn\n");
+    FakeServer::send(fd, mux::FrameType::exit, mux::encode_exit({3, {}}));
+  }),
                    "fake");
   ExecResult r = remote.run("cat", "input bytes");
   EXPECT_EQ(r.exit_code, 3);
@@ -97,11 +97,10 @@ TEST(MuxRemote, RunSendsStdinAndCollectsOutputAndStatus) {
 
 TEST(MuxRemote, SignalDeathIsReportedWithItsName) {
   FakeServer server;
-  MuxRemote remote(server.dialer([](FakeServer& s, int fd) {
-                     s.read_stdin(fd);
-                     FakeServer::send(fd, mux::FrameType::exit,
-                                      mux::encode_exit({143, std::string("TERM")}));
-                   }),
+  MuxRemote remote(server.dialer([](FakeServer &s, int fd) {
+    s.read_stdin(fd);
+    FakeServer::send(fd, mux::FrameType::exit, mux::encode_exit({143, std::string("TERM")}));
+  }),
                    "fake");
   ExecResult r = remote.run("sleep 100");
   EXPECT_EQ(r.exit_code, 143);
@@ -110,17 +109,17 @@ TEST(MuxRemote, SignalDeathIsReportedWithItsName) {
 
 TEST(MuxRemote, AFailureFrameBecomesTheSameError) {
   FakeServer server;
-  MuxRemote remote(server.dialer([](FakeServer& s, int fd) {
-                     s.read_stdin(fd);
-                     FakeServer::send(fd, mux::FrameType::failure,
-                                      mux::encode_failure(Error(ExitCode::unreachable,
-                                                                "lost the connection", "again")));
-                   }),
+  MuxRemote remote(server.dialer([](FakeServer &s, int fd) {
+    s.read_stdin(fd);
+    FakeServer::send(
+        fd, mux::FrameType::failure,
+        mux::encode_failure(Error(ExitCode::unreachable, "lost the connection", "again")));
+  }),
                    "fake");
   try {
     remote.run("true");
     FAIL();
-  } catch (const Error& e) {
+  } catch (const Error &e) {
     EXPECT_EQ(e.code(), ExitCode::unreachable);
     EXPECT_STREQ(e.what(), "lost the connection");
     EXPECT_EQ(e.hint(), "again");
@@ -129,29 +128,29 @@ TEST(MuxRemote, AFailureFrameBecomesTheSameError) {
 
 TEST(MuxRemote, AServerThatVanishesIsUnreachableNotSuccess) {
   FakeServer server;
-  MuxRemote remote(server.dialer([](FakeServer& s, int fd) { s.read_stdin(fd); }), "fake");
+  MuxRemote remote(server.dialer([](FakeServer &s, int fd) { s.read_stdin(fd); }), "fake");
   try {
     remote.run("true");
     FAIL();
-  } catch (const Error& e) {
+  } catch (const Error &e) {
     EXPECT_EQ(e.code(), ExitCode::unreachable);
   }
 }
 
 TEST(MuxRemote, IdleTimeoutEndsASilentCommand) {
   FakeServer server;
-  MuxRemote remote(server.dialer([](FakeServer& s, int fd) {
-                     s.read_stdin(fd);
-                     char c = 0;
-                     (void)::read(fd, &c, 1); // until the client gives up
-                   }),
+  MuxRemote remote(server.dialer([](FakeServer &s, int fd) {
+    s.read_stdin(fd);
+    char c = 0;
+    (void)::read(fd, &c, 1); // until the client gives up
+  }),
                    "fake");
   ExecOptions opts;
   opts.idle_timeout = std::chrono::milliseconds(200);
   try {
     remote.run("sleep 100", {}, opts);
     FAIL();
-  } catch (const Error& e) {
+  } catch (const Error &e) {
     EXPECT_EQ(e.code(), ExitCode::unreachable);
     EXPECT_NE(std::string(e.what()).find("no answer"), std::string::npos);
   }
@@ -161,35 +160,35 @@ TEST(MuxRemote, LargeStdinFlowsWhileOutputIsRead) {
   // The server echoes as it reads: a writer that did not read output
   // would deadlock once both socket buffers fill.
   FakeServer server;
-  MuxRemote remote(server.dialer([](FakeServer& s, int fd) {
-                     std::string buf;
-                     char tmp[65536];
-                     while (!s.saw_eof) {
-                       ssize_t r = ::read(fd, tmp, sizeof tmp);
-                       if (r <= 0) {
-                         return;
-                       }
-                       buf.append(tmp, static_cast<std::size_t>(r));
-                       mux::FrameType t{};
-                       std::string_view p;
-                       std::size_t used = 0;
-                       while ((used = mux::parse_frame(buf, t, p)) > 0) {
-                         if (t == mux::FrameType::stdin_data) {
-                           FakeServer::send(fd, mux::FrameType::stdout_data, p);
-                         } else if (t == mux::FrameType::stdin_eof) {
-                           s.saw_eof = true;
-                         }
-                         buf.erase(0, used);
-                       }
-                     }
-                     FakeServer::send(fd, mux::FrameType::exit, mux::encode_exit({0, {}}));
-                   }),
+  MuxRemote remote(server.dialer([](FakeServer &s, int fd) {
+    std::string buf;
+    char tmp[65536];
+    while (!s.saw_eof) {
+      ssize_t r = ::read(fd, tmp, sizeof tmp);
+      if (r <= 0) {
+        return;
+      }
+      buf.append(tmp, static_cast<std::size_t>(r));
+      mux::FrameType t{};
+      std::string_view p;
+      std::size_t used = 0;
+      while ((used = mux::parse_frame(buf, t, p)) > 0) {
+        if (t == mux::FrameType::stdin_data) {
+          FakeServer::send(fd, mux::FrameType::stdout_data, p);
+        } else if (t == mux::FrameType::stdin_eof) {
+          s.saw_eof = true;
+        }
+        buf.erase(0, used);
+      }
+    }
+    FakeServer::send(fd, mux::FrameType::exit, mux::encode_exit({0, {}}));
+  }),
                    "fake");
   std::string chunk(1 << 20, 'x');
   std::size_t echoed = 0;
   ExecResult r = remote.stream(
       "cat",
-      [&](const StdinWriter& w) {
+      [&](const StdinWriter &w) {
         for (int i = 0; i < 16; ++i) {
           w(chunk);
         }
@@ -201,13 +200,12 @@ TEST(MuxRemote, LargeStdinFlowsWhileOutputIsRead) {
 
 TEST(MuxRemote, ForwardReturnsARawStreamAfterTheServerSaysOk) {
   FakeServer server;
-  MuxRemote remote(server.dialer([](FakeServer&, int fd) {
-                     mux::write_all(fd, mux::encode_ok() + "\n", std::chrono::seconds(5));
-                     char buf[64];
-                     ssize_t r = ::read(fd, buf, sizeof buf);
-                     mux::write_all(fd, std::string_view(buf, static_cast<std::size_t>(r)),
-                                    std::chrono::seconds(5));
-                   }),
+  MuxRemote remote(server.dialer([](FakeServer &, int fd) {
+    mux::write_all(fd, mux::encode_ok() + "\n", std::chrono::seconds(5));
+    char buf[64];
+    ssize_t r = ::read(fd, buf, sizeof buf);
+    mux::write_all(fd, std::string_view(buf, static_cast<std::size_t>(r)), std::chrono::seconds(5));
+  }),
                    "fake");
   int fd = remote.forward("c1", 8765);
   EXPECT_EQ(server.request.host, "c1");
@@ -221,18 +219,16 @@ TEST(MuxRemote, ForwardReturnsARawStreamAfterTheServerSaysOk) {
 
 TEST(MuxRemote, ForwardRefusalIsAnError) {
   FakeServer server;
-  MuxRemote remote(server.dialer([](FakeServer&, int fd) {
-                     mux::write_all(fd,
-                                    mux::encode_failure(Error(ExitCode::unreachable,
-                                                              "cannot connect to c1:1")) +
-                                        "\n",
-                                    std::chrono::seconds(5));
-                   }),
+  MuxRemote remote(server.dialer([](FakeServer &, int fd) {
+    mux::write_all(
+        fd, mux::encode_failure(Error(ExitCode::unreachable, "cannot connect to c1:1")) + "\n",
+        std::chrono::seconds(5));
+  }),
                    "fake");
   try {
     remote.forward("c1", 1);
     FAIL();
-  } catch (const Error& e) {
+  } catch (const Error &e) {
     EXPECT_EQ(e.code(), ExitCode::unreachable);
   }
 }

@@ -14,7 +14,7 @@ using namespace tccp::ssh;
 namespace {
 
 // A fresh key pair made by OpenSSH; returns "type base64" of the public key.
-std::string make_key(const util::TempDir& dir, const std::string& name, const std::string& type) {
+std::string make_key(const util::TempDir &dir, const std::string &name, const std::string &type) {
   auto path = (dir.path() / name).string();
   auto r = util::run_process({"ssh-keygen", "-q", "-t", type, "-N", "", "-f", path});
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -22,7 +22,7 @@ std::string make_key(const util::TempDir& dir, const std::string& name, const st
   return words[0] + " " + words[1];
 }
 
-std::string blob_of(const std::string& pub) {
+std::string blob_of(const std::string &pub) {
   return *base64_decode(util::split(pub, ' ')[1]);
 }
 
@@ -97,8 +97,10 @@ TEST_F(KnownHostsTest, ABadLineIsSkippedNotTheWholeFile) {
 
 TEST_F(KnownHostsTest, PatternsWildcardsNegationAndRevoked) {
   KnownHosts kh;
-  kh.add_text("*.cluster.edu,!evil.cluster.edu " + ed + "\n@revoked * " + ed2 + "\n"
-              "@cert-authority *.cluster.edu " + ec + "\n",
+  kh.add_text("*.cluster.edu,!evil.cluster.edu " + ed + "\n@revoked * " + ed2 +
+                  "\n"
+                  "@cert-authority *.cluster.edu " +
+                  ec + "\n",
               "kh");
   EXPECT_EQ(kh.check("c1.cluster.edu", 22, blob_of(ed)).status, HostKeyStatus::match);
   EXPECT_EQ(kh.check("evil.cluster.edu", 22, blob_of(ed)).status, HostKeyStatus::unknown);
@@ -118,8 +120,8 @@ TEST_F(KnownHostsTest, AppendRecordsAPrivateFileThatThenMatches) {
 }
 
 TEST(Base64, RoundTripsAndRejectsMalformedText) {
-  for (const std::string& s : std::vector<std::string>{"a", "ab", "abc", "abcd",
-                                                       std::string("\0\xff\x10", 3)}) {
+  for (const std::string &s :
+       std::vector<std::string>{"a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)}) {
     EXPECT_EQ(base64_decode(base64_encode(s)), s);
   }
   EXPECT_FALSE(base64_decode("abc").has_value());

@@ -11,7 +11,9 @@ using namespace tccp;
 using namespace tccp::ssh;
 
 namespace {
-SshConfig parse(const std::string& text) { return SshConfig::parse(text, "test_config", "/tmp"); }
+SshConfig parse(const std::string &text) {
+  return SshConfig::parse(text, "test_config", "/tmp");
+}
 } // namespace
 
 TEST(SshConfigPatterns, WildcardsAndNegationFollowOpenSsh) {
@@ -68,8 +70,7 @@ TEST(SshConfigLookup, MatchBlocksAreSkippedButMatchAllApplies) {
 TEST(SshConfigLookup, IncludeIsReadRelativeToTheSshDirectory) {
   util::TempDir dir;
   std::ofstream(dir.path() / "cluster.conf") << "Host c1\n  HostName 10.1.1.1\n";
-  auto cfg = SshConfig::parse("Include cluster.conf\nHost *\n  User bob\n", "main",
-                              dir.path());
+  auto cfg = SshConfig::parse("Include cluster.conf\nHost *\n  User bob\n", "main", dir.path());
   EXPECT_EQ(cfg.lookup("c1").hostname, "10.1.1.1");
   EXPECT_EQ(cfg.lookup("c1").user, "bob");
 }
@@ -158,7 +159,7 @@ TEST(ResolveTarget, AJumpLoopIsAConfigError) {
   try {
     resolve_target(spec, cfg);
     FAIL() << "expected an error";
-  } catch (const Error& e) {
+  } catch (const Error &e) {
     EXPECT_EQ(e.code(), ExitCode::config);
     EXPECT_NE(std::string(e.what()).find("too long"), std::string::npos);
   }
@@ -176,7 +177,7 @@ TEST(ResolveTarget, EmptyHostIsAConfigErrorWithSetupHint) {
   try {
     resolve_target(spec, SshConfig{});
     FAIL();
-  } catch (const Error& e) {
+  } catch (const Error &e) {
     EXPECT_EQ(e.code(), ExitCode::config);
     EXPECT_NE(e.hint().find("tccp setup"), std::string::npos);
   }
