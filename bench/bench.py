@@ -491,6 +491,9 @@ Cluster: the local test cluster (tests/cluster/cluster.sh), reached through its
 userspace WAN delay proxy; the RTT is set with `cluster.sh delay` (one-way =
 RTT/2) and checked by the RTT the tccp-connect master measures (first row).
 Commit: `{meta['commit']}`; tools from `{meta['bin']}`. Total bench time: {meta['elapsed_s']:.0f} s.
+Load average (1/5/15 min) at start {"/".join("%.1f" % x for x in meta['load_start'])}, at end
+{"/".join("%.1f" % x for x in meta['load_end'])}: the 2 CPUs are shared with other work (builds), which
+inflates CPU-bound figures (ssh handshakes, hashing) on both sides alike.
 
 Each figure is the median of {RUNS} runs (the 200 MB push: {BIG_RUNS} runs;
 scenario 7: 100 commands, total and median per command). Ratios compare two
@@ -540,7 +543,7 @@ def main():
     setup_home()
     rerun, jobs = setup_projects()
     results = []
-    meta = {}
+    meta = {"load_start": os.getloadavg()}
     try:
         set_delay(0)
         start_masters()
@@ -589,6 +592,7 @@ def main():
                                     stdout=subprocess.PIPE, text=True).stdout.strip()
     meta["elapsed_s"] = time.monotonic() - T0
     meta["bin"] = BIN
+    meta["load_end"] = os.getloadavg()
     write_report(results, meta)
     log("wrote bench/REPORT.md")
 
