@@ -221,7 +221,7 @@ complete -F _tccp_sync tccp-sync
 _tccp_describe_launch() {
     case $1 in
     '')
-        _tccp_cmds='start cancel restart jobs info'
+        _tccp_cmds='start cancel restart jobs open info'
         _tccp_opts='-h --help --version --json -q --quiet -v --verbose'
         _tccp_vopts=''
         _tccp_dopts=''
@@ -247,6 +247,12 @@ _tccp_describe_launch() {
     jobs)
         _tccp_cmds=''
         _tccp_opts='-h --help -a --all'
+        _tccp_vopts=''
+        _tccp_dopts=''
+        ;;
+    open)
+        _tccp_cmds=''
+        _tccp_opts='-h --help'
         _tccp_vopts=''
         _tccp_dopts=''
         ;;

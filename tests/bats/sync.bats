@@ -12,10 +12,22 @@ cluster:
   host: local
   remote_root: $REMOTE
 EOF
+    install_helper "$REMOTE"
     P="$BATS_TEST_TMPDIR/proj"
     make_project "$P"
     printf 'print("hi")\n' >"$P/main.py"
     cd "$P"
+}
+
+# The helper is installed once per cluster and version (two round trips,
+# the first time only, made by the first command that finds it missing);
+# the pushes here are measured against a cluster that has it.
+install_helper() {
+    local script="${TCCP_BUILD_DIR:-$TCCP_SOURCE_DIR/build}/generated/tccp-remote"
+    local hash
+    hash=$(sha256sum "$script" | cut -c1-16)
+    mkdir -p "$1/bin"
+    install -m 700 "$script" "$1/bin/tccp-remote-$hash"
 }
 
 tree() { printf '%s\n' "$REMOTE/projects/proj/tree"; }
