@@ -458,7 +458,7 @@ _tccp() {
         fi
         ;;
     ssh)
-        _tccp_describe_connect node-ssh
+        _tccp_describe_connect ssh
         if [[ $cur == -* ]]; then
             mapfile -t COMPREPLY < <(compgen -W "$_tccp_opts" -- "$cur")
         else
