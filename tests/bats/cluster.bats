@@ -12,6 +12,10 @@ setup_file() {
   cluster_setup_file
   cluster_is_root || return 0
   cluster_ssh 'mkdir -p ~/bats-cluster && rm -f ~/bats-cluster/slurm-*.out'
+  # The GRES and placement checks need the nodes to themselves: jobs other
+  # suites left behind are cancelled first.
+  cluster_ssh 'scancel -u tccpuser' || true
+  wait_until 60 queue_is_empty
   # The time-limit job runs while the other tests do; its check comes near the end.
   TIMEOUT_JOB=$(cluster_ssh "cd ~/bats-cluster && sbatch --parsable -J bats-timeout -t 1 -o /dev/null --wrap 'sleep 600'")
   export TIMEOUT_JOB
@@ -33,6 +37,10 @@ teardown() {
 # submit SBATCH-ARGS: sbatch as tccpuser on login (from ~/bats-cluster), prints the job id
 submit() {
   cluster_ssh "cd ~/bats-cluster && sbatch --parsable $*"
+}
+
+queue_is_empty() {
+  [ -z "$(cluster_ssh 'squeue -h -u tccpuser -o %i')" ]
 }
 
 job_running() {

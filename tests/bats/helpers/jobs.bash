@@ -79,6 +79,8 @@ jobs_teardown_file() {
   cluster_is_root || return 0
   [ -d "${JOBS_DIR:-/nonexistent}" ] || return 0
   on_login tccp-alloc release >/dev/null 2>&1 || true
+  # A run a test left busy keeps its holder: the suite's jobs go too, by name.
+  on_login scancel -u tccpuser -n "tccp:$JOBS_PROJECT" >/dev/null 2>&1 || true
 }
 
 sync_tree() {
