@@ -946,16 +946,15 @@ struct MuxServer::Impl {
   // One round of work on the session; true when more is ready at once.
   bool pump() {
     for (int pass = 0; pass < max_passes && link == Link::connected; ++pass) {
-      bool progress = false;
       if (gate.held()) {
         Gate g = gate;
-        progress = retry_gated(g);
+        retry_gated(g);
         if (gate.held()) {
           return false; // wait for the socket to take the rest of that packet
         }
         continue;
       }
-      progress = step_open() || progress;
+      bool progress = step_open();
       for (std::size_t i = 0; i < clients.size() && link == Link::connected; ++i) {
         progress = step_client(*clients[i]) || progress;
         if (gate.held()) {
