@@ -114,6 +114,7 @@ struct Client {
   std::optional<long> pid;
   bool shut_wr = false;
   bool client_wr_closed = false;
+  bool forward_open = false; // the ok line went out: the socket is the raw stream
 };
 
 struct Gate {
@@ -242,7 +243,10 @@ struct MuxServer::Impl {
   }
 
   void fail_client(Client &c, const Error &e) {
-    if (c.fd >= 0 && !c.internal) {
+    if (c.fd >= 0 && !c.internal && c.forward_open) {
+      // A raw stream already: it just ends (the peer sees EOF or a reset).
+      c.out.clear();
+    } else if (c.fd >= 0 && !c.internal) {
       if (c.forward || c.phase == Phase::header) {
         c.out += mux::encode_failure(e) + "\n";
       } else {
@@ -589,6 +593,7 @@ struct MuxServer::Impl {
     }
     if (c.forward) {
       c.phase = Phase::running;
+      c.forward_open = true;
       c.out += std::string(mux::encode_ok()) + "\n";
     } else {
       c.phase = Phase::starting;
