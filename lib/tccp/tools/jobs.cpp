@@ -1,0 +1,486 @@
+#include "tccp/tools/jobs.hpp"
+
+#include "tccp/tools/connection.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <fcntl.h>
+#include <iostream>
+#include <iterator>
+#include <poll.h>
+#include <random>
+#include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tccp/config/project.hpp"
+#include "tccp/generated/remote_helper.hpp"
+#include "tccp/slurm/duration.hpp"
+#include "tccp/util/fs.hpp"
+#include "tccp/util/strings.hpp"
+#include "tccp/util/tty.hpp"
+
+namespace tccp::tools {
+
+namespace {
+constexpr int helper_missing_status = 127;
+constexpr std::string_view helper_missing_marker = "tccp-helper-missing";
+
+bool helper_missing(const remote::ExecResult& r) {
+  return r.exit_code == helper_missing_status &&
+         r.err.find(helper_missing_marker) != std::string::npos;
+}
+
+std::string helper_file(const std::string& root) {
+  return remote_root_word(root) + "/bin/tccp-remote-" +
+         std::string(generated::remote_helper_hash);
+}
+
+// Installs this build's helper under ROOT/bin (atomically: temp + rename).
+void install_helper(remote::Remote& remote, const std::string& root) {
+  std::string dir = remote_root_word(root) + "/bin";
+  std::string tmp = dir + "/.tccp-remote-" + std::string(generated::remote_helper_hash) + ".$$";
+  std::string cmd = "umask 077 && mkdir -p " + dir + " && cat >" + tmp + " && chmod 700 " + tmp +
+                    " && mv -f " + tmp + " " + helper_file(root);
+  auto r = remote.run(cmd, generated::remote_helper_script);
+  if (r.exit_code != 0) {
+    throw Error(ExitCode::failed,
+                "cannot install tccp's helper under '" + root + "' on the cluster: " +
+                    util::trim(r.err),
+                "check that remote_root in the cluster profile is writable");
+  }
+}
+
+proto::Json json_str(const std::string& s) {
+  return s.empty() ? proto::Json(nullptr) : proto::Json(s);
+}
+
+proto::Json json_int(const std::string& s) {
+  if (s.empty() || s.find_first_not_of("0123456789-") != std::string::npos) {
+    return nullptr;
+  }
+  return std::stoll(s);
+}
+} // namespace
+
+std::string remote_root_word(const std::string& root) {
+  if (root == "~") {
+    return "\"$HOME\"";
+  }
+  if (util::starts_with(root, "~/")) {
+    return "\"$HOME\"/" + util::shell_quote(root.substr(2));
+  }
+  return util::shell_quote(root);
+}
+
+std::string helper_command(const std::string& root, const std::string& command,
+                           const std::vector<std::string>& args) {
+  std::string h = helper_file(root);
+  std::string call = "exec " + h + " " + remote_root_word(root) + " " + util::shell_quote(command);
+  if (!args.empty()) {
+    call += " " + util::shell_join(args);
+  }
+  return "if [ -x " + h + " ]; then TCCP_HELPER_VERSION=" +
+         std::string(generated::remote_helper_hash) + " " + call + "; fi; echo " +
+         std::string(helper_missing_marker) + " >&2; exit " +
+         std::to_string(helper_missing_status);
+}
+
+remote::ExecResult call_helper(remote::Remote& remote, const std::string& root,
+                               const std::string& command, const std::vector<std::string>& args,
+                               std::string_view stdin_data) {
+  auto cmd = helper_command(root, command, args);
+  auto r = remote.run(cmd, stdin_data);
+  if (helper_missing(r)) {
+    install_helper(remote, root);
+    r = remote.run(cmd, stdin_data);
+  }
+  return r;
+}
+
+remote::ExecResult stream_helper(remote::Remote& remote, const std::string& root,
+                                 const std::string& command,
+                                 const std::vector<std::string>& args,
+                                 const remote::Sink& on_stdout, const remote::Sink& on_stderr) {
+  auto cmd = helper_command(root, command, args);
+  for (int attempt = 0;; ++attempt) {
+    bool missing = false;
+    std::string err_head;
+    auto r = remote.stream(
+        cmd, [](const remote::StdinWriter&) {}, on_stdout,
+        [&](std::string_view d) {
+          // Hold back the marker of a missing helper; pass everything else.
+          if (attempt == 0 && err_head.size() < 64 && (err_head + std::string(d)).find(
+                                                           helper_missing_marker) !=
+                                                           std::string::npos) {
+            missing = true;
+            return;
+          }
+          on_stderr(d);
+        });
+    if (attempt == 0 && missing && r.exit_code == helper_missing_status) {
+      install_helper(remote, root);
+      continue;
+    }
+    return r;
+  }
+}
+
+int interactive_helper(remote::Remote& remote, const std::string& root,
+                       const std::string& command, const std::vector<std::string>& args) {
+  // Install first (a cheap check) so the terminal session runs the helper.
+  auto probe = remote.run("[ -x " + helper_file(root) + " ]");
+  if (probe.exit_code != 0) {
+    install_helper(remote, root);
+  }
+  return remote.interactive(helper_command(root, command, args));
+}
+
+std::string helper_message(const remote::ExecResult& result) {
+  std::string last;
+  for (const auto& line : util::split(result.err, '\n')) {
+    std::string t = util::trim(line);
+    if (t.empty()) {
+      continue;
+    }
+    constexpr std::string_view prefix = "tccp-remote: error: ";
+    if (util::starts_with(t, prefix)) {
+      return t.substr(prefix.size());
+    }
+    last = t;
+  }
+  if (last.empty()) {
+    return "the cluster helper failed with status " + std::to_string(result.exit_code);
+  }
+  return last;
+}
+
+JobContext context_from_envelope(proto::Envelope envelope) {
+  JobContext c;
+  const auto& d = envelope.data;
+  if (!d.contains("project") || !d["project"].is_string()) {
+    throw Error(ExitCode::protocol, "the job document has no \"project\"");
+  }
+  c.project = d["project"].get<std::string>();
+  if (d.contains("job") && d["job"].is_string()) {
+    c.job = d["job"].get<std::string>();
+  }
+  if (d.contains("cluster") && d["cluster"].is_object()) {
+    c.cluster = d["cluster"];
+  }
+  c.remote_root = "~/.tccp";
+  if (c.cluster.contains("remote_root") && c.cluster["remote_root"].is_string() &&
+      !c.cluster["remote_root"].get<std::string>().empty()) {
+    c.remote_root = c.cluster["remote_root"].get<std::string>();
+  }
+  c.envelope = std::move(envelope);
+  return c;
+}
+
+JobContext load_context(const std::string& job) {
+  // A job document piped in wins (`tccp-config resolve | tccp-launch jobs`);
+  // an empty or silent pipe falls back to the project here.
+  struct stat st {};
+  bool piped = false;
+  if (::fstat(STDIN_FILENO, &st) == 0) {
+    if (S_ISREG(st.st_mode)) {
+      piped = st.st_size > 0;
+    } else if (S_ISFIFO(st.st_mode)) {
+      pollfd p{STDIN_FILENO, POLLIN, 0};
+      piped = ::poll(&p, 1, 100) > 0 && (p.revents & POLLIN) != 0;
+    }
+  }
+  if (piped) {
+    std::string text((std::istreambuf_iterator<char>(std::cin)),
+                     std::istreambuf_iterator<char>());
+    if (!util::trim(text).empty()) {
+      std::istringstream in(text);
+      auto ctx = context_from_envelope(proto::read_input(in, "job"));
+      if (!job.empty()) {
+        ctx.job = job;
+      }
+      return ctx;
+    }
+  }
+  auto global = config::load_global();
+  auto project = config::load_project(std::filesystem::current_path(), global);
+  JobContext c;
+  c.project = project.display_name();
+  c.job = job;
+  c.cluster = config::cluster_to_json(global.cluster);
+  c.remote_root = global.cluster.remote_root.empty() ? "~/.tccp" : global.cluster.remote_root;
+  c.envelope.type = "job";
+  c.envelope.data = {{"project", c.project},
+                     {"project_dir", project.dir.string()},
+                     {"job", job.empty() ? proto::Json(nullptr) : proto::Json(job)},
+                     {"cluster", c.cluster}};
+  return c;
+}
+
+std::unique_ptr<remote::Remote> connect(const JobContext& context) {
+  std::string host;
+  if (context.cluster.contains("host") && context.cluster["host"].is_string()) {
+    host = context.cluster["host"].get<std::string>();
+  }
+  // `host: local`: tccp runs on the cluster itself (a login node).
+  if (host == "local") {
+    return std::make_unique<remote::LocalRemote>();
+  }
+  return open_remote(config::cluster_from_json(context.cluster));
+}
+
+bool at_terminal() {
+  if (!util::is_terminal(STDOUT_FILENO)) {
+    return false;
+  }
+  if (::isatty(STDIN_FILENO) != 0) {
+    return true;
+  }
+  int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    return false;
+  }
+  bool ok = ::dup2(fd, STDIN_FILENO) == STDIN_FILENO;
+  ::close(fd);
+  return ok;
+}
+
+std::string RunRecord::get(const std::string& key) const {
+  auto it = fields.find(key);
+  return it == fields.end() ? std::string() : it->second;
+}
+
+bool RunRecord::alive() const {
+  auto s = state();
+  return s == "initializing" || s == "running" || s == "killed";
+}
+
+RunRecord parse_run_record(std::string_view output) {
+  RunRecord r;
+  for (const auto& line : util::split(output, '\n')) {
+    if (!util::starts_with(line, "s|")) {
+      continue;
+    }
+    auto eq = line.find('=');
+    if (eq == std::string::npos) {
+      continue;
+    }
+    r.fields[line.substr(2, eq - 2)] = line.substr(eq + 1);
+  }
+  return r;
+}
+
+proto::Json run_to_json(const RunRecord& run, long long now) {
+  proto::Json j = proto::Json::object();
+  j["id"] = json_str(run.id());
+  j["job"] = json_str(run.get("job"));
+  j["project"] = json_str(run.get("project"));
+  j["state"] = json_str(run.state());
+  j["node"] = json_str(run.get("node"));
+  j["alloc_id"] = json_str(run.get("alloc_id"));
+  j["step_id"] = json_str(run.get("step_id"));
+  j["created_at"] = json_str(run.get("created_at"));
+  j["init_started_at"] = json_str(run.get("init_started_at"));
+  j["started_at"] = json_str(run.get("started_at"));
+  j["ended_at"] = json_str(run.get("ended_at"));
+  auto begin = slurm::parse_timestamp(run.get("created_at"));
+  auto end = slurm::parse_timestamp(run.get("ended_at"));
+  if (begin && end) {
+    j["duration_s"] = std::max(0LL, *end - *begin);
+  } else if (begin && run.alive() && now > 0) {
+    j["duration_s"] = std::max(0LL, now - *begin);
+  } else {
+    j["duration_s"] = nullptr;
+  }
+  j["exit_code"] = json_int(run.get("exit_code"));
+  j["signal"] = json_str(run.get("signal"));
+  j["reason"] = json_str(run.get("reason"));
+  j["failed_stage"] = json_str(run.get("failed_stage"));
+  j["code_digest"] = json_str(run.get("code_digest"));
+  j["remote_dir"] = json_str(run.get("run_dir"));
+  j["venv"] = json_str(run.get("venv"));
+  j["time_limit_s"] = json_int(run.get("time_limit_s"));
+  return j;
+}
+
+int run_exit_status(const std::string& state, const std::string& exit_code) {
+  if (state == "finished") {
+    return 0;
+  }
+  if (state == "cancelled") {
+    return static_cast<int>(ExitCode::interrupted);
+  }
+  if (state == "failed" && !exit_code.empty() &&
+      exit_code.find_first_not_of("0123456789") == std::string::npos) {
+    int code = std::stoi(exit_code);
+    return code == 0 ? 1 : code;
+  }
+  return 1;
+}
+
+Listing parse_listing(std::string_view output) {
+  Listing l;
+  RunRecord* current = nullptr;
+  std::map<std::string, RunRecord> rechecked;
+  RunRecord* recheck = nullptr;
+  for (const auto& line : util::split(output, '\n')) {
+    auto bar = line.find('|');
+    if (bar == std::string::npos) {
+      continue;
+    }
+    std::string tag = line.substr(0, bar);
+    std::string rest = line.substr(bar + 1);
+    if (tag == "now") {
+      l.now = std::atoll(rest.c_str());
+    } else if (tag == "alloc") {
+      if (auto j = slurm::parse_squeue_job(rest)) {
+        l.allocations.push_back(std::move(*j));
+      }
+    } else if (tag == "step") {
+      if (auto s = slurm::parse_squeue_step(rest)) {
+        l.steps.push_back(std::move(*s));
+      }
+    } else if (tag == "steps_checked") {
+      for (const auto& id : util::split(rest, ',')) {
+        l.steps_checked.insert(id);
+      }
+    } else if (tag == "sacct") {
+      if (auto r = slurm::parse_sacct_line(rest)) {
+        l.sacct.push_back(std::move(*r));
+      }
+    } else if (tag == "run") {
+      l.runs.emplace_back();
+      current = &l.runs.back();
+      recheck = nullptr;
+    } else if (tag == "recheck") {
+      recheck = &rechecked[rest];
+      current = nullptr;
+    } else if (tag == "s") {
+      auto eq = rest.find('=');
+      if (eq == std::string::npos) {
+        continue;
+      }
+      RunRecord* target = recheck != nullptr ? recheck : current;
+      if (target != nullptr) {
+        target->fields[rest.substr(0, eq)] = rest.substr(eq + 1);
+      }
+    }
+  }
+  // A status read again after the steps were listed is the one to judge.
+  for (auto& run : l.runs) {
+    auto it = rechecked.find(run.id());
+    if (it != rechecked.end() && !it->second.fields.empty()) {
+      run = it->second;
+    }
+  }
+  return l;
+}
+
+std::vector<Verdict> judge_runs(Listing& listing) {
+  std::vector<Verdict> verdicts;
+  for (auto& run : listing.runs) {
+    if (!run.alive()) {
+      continue;
+    }
+    const std::string alloc_id = run.get("alloc_id");
+    if (alloc_id.empty()) {
+      continue;
+    }
+    std::optional<slurm::JobState> alloc_state;
+    for (const auto& a : listing.allocations) {
+      if (a.id == alloc_id) {
+        alloc_state = a.state;
+      }
+    }
+    if (!alloc_state) {
+      for (const auto& s : listing.sacct) {
+        if (s.job_id == alloc_id) {
+          alloc_state = s.state;
+        }
+      }
+    }
+    Verdict v;
+    v.run_id = run.id();
+    if (!alloc_state) {
+      v.state = "lost";
+      v.reason = "allocation " + alloc_id + " is no longer known to SLURM";
+    } else if (slurm::is_finished(*alloc_state)) {
+      bool timed_out = *alloc_state == slurm::JobState::timeout;
+      v.state = timed_out ? "timeout" : "lost";
+      v.reason = slurm::describe_end(*alloc_state) + " (allocation " + alloc_id + ": " +
+                 slurm::job_state_name(*alloc_state) + ")";
+    } else if (run.state() == "killed") {
+      v.state = "lost";
+      v.reason = run.get("reason").empty() ? "the step was killed" : run.get("reason");
+      v.reason += " while allocation " + alloc_id + " ran on";
+    } else if (listing.steps_checked.count(alloc_id) != 0 && !run.get("step_id").empty()) {
+      bool found = std::any_of(listing.steps.begin(), listing.steps.end(), [&](const auto& s) {
+        return s.job_id == alloc_id && s.step_id == run.get("step_id");
+      });
+      if (found) {
+        continue;
+      }
+      v.state = "lost";
+      v.reason = "step " + alloc_id + "." + run.get("step_id") +
+                 " ended without writing the run's status (killed?)";
+    } else {
+      continue;
+    }
+    run.fields["state"] = v.state;
+    run.fields["reason"] = v.reason;
+    if (run.get("ended_at").empty() && listing.now > 0) {
+      run.fields["ended_at"] = slurm::format_timestamp(listing.now);
+    }
+    verdicts.push_back(std::move(v));
+  }
+  return verdicts;
+}
+
+Listing list_runs(remote::Remote& remote, const JobContext& context) {
+  auto r = call_helper(remote, context.remote_root, "jobs", {context.project});
+  if (r.exit_code != 0) {
+    throw Error(ExitCode::failed, "cannot list the runs: " + helper_message(r));
+  }
+  Listing listing = parse_listing(r.out);
+  auto verdicts = judge_runs(listing);
+  if (!verdicts.empty()) {
+    std::vector<std::string> args{context.project};
+    for (const auto& v : verdicts) {
+      args.insert(args.end(), {v.run_id, v.state, v.reason});
+    }
+    auto m = call_helper(remote, context.remote_root, "run_mark", args);
+    if (m.exit_code != 0) {
+      std::cerr << "tccp: warning: cannot record what happened to lost runs: "
+                << helper_message(m) << '\n';
+    }
+  }
+  return listing;
+}
+
+void write_runs_cache(const std::string& project, const proto::Json& runs) {
+  const char* home_env = std::getenv("TCCP_HOME");
+  std::filesystem::path home =
+      home_env != nullptr && *home_env != '\0' ? std::filesystem::path(home_env)
+                                               : util::home_dir() / ".tccp";
+  auto dir = home / "projects" / project;
+  util::ensure_private_dir(home);
+  util::ensure_private_dir(home / "projects");
+  util::ensure_private_dir(dir);
+  proto::Json doc = {{"project", project}, {"runs", runs}};
+  util::atomic_write_file(dir / "runs.json", doc.dump(2) + "\n");
+}
+
+std::string make_run_id(const std::string& job, long long now_epoch) {
+  auto t = static_cast<std::time_t>(now_epoch);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+  std::random_device rd;
+  char rnd[8];
+  std::snprintf(rnd, sizeof rnd, "%04x", static_cast<unsigned>(rd() & 0xffffU));
+  return job + "-" + stamp + "-" + rnd;
+}
+
+} // namespace tccp::tools
