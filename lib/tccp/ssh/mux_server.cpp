@@ -34,6 +34,7 @@ constexpr std::size_t header_max = 4U << 20;
 constexpr int max_passes = 64;
 constexpr std::string_view pid_marker = "\036tccp-pid:";
 constexpr std::size_t pid_search_limit = 65536;
+constexpr int max_refusals = 5;
 
 enum class Phase { header, queued, opening, starting, running, closing, done };
 
@@ -115,6 +116,8 @@ struct Client {
   bool shut_wr = false;
   bool client_wr_closed = false;
   bool forward_open = false; // the ok line went out: the socket is the raw stream
+  int refusals = 0;          // session opens the server refused with none of ours open
+  Clock::time_point retry_at{};
 };
 
 struct Gate {
@@ -513,8 +516,9 @@ struct MuxServer::Impl {
   Client *next_to_open() {
     Client *best = nullptr;
     bool session_room = session_channels() < cap && !wait_for_close;
+    auto now = Clock::now();
     for (auto &c : clients) {
-      if (c->phase != Phase::queued || (!c->forward && !session_room)) {
+      if (c->phase != Phase::queued || (!c->forward && !session_room) || c->retry_at > now) {
         continue;
       }
       if (best == nullptr || c->queued_at < best->queued_at) {
@@ -569,6 +573,13 @@ struct MuxServer::Impl {
         // one it has not yet cleaned up): wait until one of ours ends.
         wait_for_close = true;
         c.phase = Phase::queued;
+        return true;
+      }
+      if (!c.forward && err == LIBSSH2_ERROR_CHANNEL_FAILURE && ++c.refusals <= max_refusals) {
+        // None of ours is open, yet the server is still counting the ones
+        // that just ended: try again shortly.
+        c.phase = Phase::queued;
+        c.retry_at = Clock::now() + std::chrono::milliseconds(100 * c.refusals);
         return true;
       }
       if (c.forward) {
@@ -1466,6 +1477,12 @@ std::string MuxServer::run() {
       polled.push_back(c.get());
     }
     int timeout_ms = more ? 0 : 1000;
+    for (const auto &c : s.clients) {
+      if (c->phase == Phase::queued && c->retry_at > now) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(c->retry_at - now);
+        timeout_ms = std::clamp<int>(static_cast<int>(left.count()) + 1, 0, timeout_ms);
+      }
+    }
     if (s.link == Impl::Link::reconnecting && !s.worker_running) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(s.reconnect_at - now);
       timeout_ms = std::clamp<int>(static_cast<int>(left.count()), 0, timeout_ms);
