@@ -306,8 +306,9 @@ EOF
   cat >"$T/yes.exp" <<'EOF'
 set timeout 20
 spawn tccp-connect --host login exec {echo trusted}
+expect_after timeout { puts "\ntimed out"; exit 99 }
 expect "ED25519 key fingerprint is SHA256:"
-expect "Are you sure you want to continue connecting (yes/no)? "
+expect -ex "Are you sure you want to continue connecting (yes/no)? "
 send "yes\r"
 expect "trusted"
 expect eof
@@ -342,6 +343,7 @@ EOF
 set timeout 30
 set f [open $env(TCCP_CLUSTER_PASSWORD_FILE)]; gets $f pw; close $f
 spawn tccp-connect --host login-mfa exec {echo logged-in}
+expect_after timeout { puts "\ntimed out"; exit 99 }
 expect "Password: "
 send -- "wrong-password\r"
 expect "Permission denied, please try again."
@@ -367,7 +369,9 @@ EOF
   cat >"$T/pty.exp" <<'EOF'
 set timeout 20
 spawn tccp-connect --host login shell
-expect -re {\$ $}
+expect_after timeout { puts "\ntimed out"; exit 99 }
+send "PS1=READY'> '\r"
+expect "READY> "
 stty rows 33 columns 101 < $spawn_out(slave,name)
 send "stty size\r"
 expect "33 101"
@@ -375,7 +379,7 @@ send "sleep 100; echo not-\$((6*7))\r"
 expect "sleep 100"
 sleep 1
 send "\003"
-expect -re {\$ $}
+expect "READY> "
 send "exit 4\r"
 expect eof
 catch wait r
@@ -416,6 +420,7 @@ EOF
 set timeout 30
 set f [open $env(TCCP_CLUSTER_PASSWORD_FILE)]; gets $f pw; close $f
 spawn tccp-connect --host login-mfa start
+expect_after timeout { puts "\ntimed out"; exit 99 }
 expect "Password: "
 send -- "$pw\r"
 expect "Verification code: "
@@ -477,7 +482,7 @@ EOF
   run grep -cxF -f "$T/otp" "$T/argv.txt"
   assert_output "0"
   run grep -rlF -f "$TCCP_CLUSTER_PASSWORD_FILE" "$TCCP_HOME" "${XDG_RUNTIME_DIR:-$TCCP_HOME}" \
-    "$T/askpass.calls"
+    "$T/askpass.calls" "$TCCP_CLUSTER_LOGS"
   assert_failure
 }
 
@@ -637,6 +642,49 @@ EOF
   assert_output "from-profile"
   assert_equal "$(grep -c . "$T/askpass.calls")" 2
   grep -qvx 'Password: ' "$T/askpass.calls"
+}
+
+@test "setup: on a terminal asks host, user and method, checks the host key, stores the password" {
+  sed "s#UserKnownHostsFile .*#UserKnownHostsFile /dev/null#" "$TCCP_CLUSTER_SSH_CONFIG" >"$T/cfg"
+  export TCCP_SSH_CONFIG=$T/cfg
+  cat >"$T/setup.exp" <<'EOF'
+set timeout 30
+set f [open $env(TCCP_CLUSTER_PASSWORD_FILE)]; gets $f pw; close $f
+spawn tccp-connect setup
+expect_after timeout { puts "\ntimed out"; exit 99 }
+expect "Cluster login host (or ssh alias): "
+send "login-mfa\r"
+expect -ex "User on the cluster \[tccpuser\]: "
+send "\r"
+expect -ex "('password') \[key\]: "
+send "password\r"
+expect -ex "Store the password so tccp can answer the password prompt? (yes/no) \[no\]: "
+send "yes\r"
+expect "ED25519 key fingerprint is SHA256:"
+expect -ex "Are you sure you want to continue connecting (yes/no)? "
+send "yes\r"
+expect "Password: "
+send -- "$pw\r"
+expect "Verification code: "
+set code [exec oathtool --totp -b - < $env(TCCP_CLUSTER_TOTP_SECRET_FILE)]
+send -- "$code\r"
+expect "cluster saved in"
+expect eof
+catch wait r
+exit [lindex $r 3]
+EOF
+  run timeout 90 expect "$T/setup.exp"
+  assert_success
+  assert_output --partial "warning: no desktop keyring found"
+  grep -qx '  host: login-mfa' "$TCCP_HOME/config.yaml"
+  grep -qx '  user: tccpuser' "$TCCP_HOME/config.yaml"
+  grep -q '^login-mfa\|^10.77.1.2 ssh-ed25519 ' "$TCCP_HOME/known_hosts"
+  [ "$(stat -c %a "$TCCP_HOME/credentials")" = 600 ]
+  # The stored password answers the password prompt; askpass only the code.
+  run no_tty tccp-connect --askpass "$T/askpass" exec 'echo stored'
+  assert_success
+  assert_output "stored"
+  assert_equal "$(cat "$T/askpass.calls")" "Verification code: "
 }
 
 @test "setup: keeps the other settings of config.yaml" {

@@ -22,7 +22,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr std::size_t stdin_chunk = 256U * 1024;
+constexpr std::size_t stdin_chunk = std::size_t{256} * 1024;
 
 class Fd {
 public:

@@ -34,6 +34,7 @@ constexpr std::size_t header_max = 4U << 20;
 constexpr int max_passes = 64;
 constexpr std::string_view pid_marker = "\036tccp-pid:";
 constexpr std::size_t pid_search_limit = 65536;
+constexpr int max_refusals = 5;
 
 enum class Phase { header, queued, opening, starting, running, closing, done };
 
@@ -114,6 +115,9 @@ struct Client {
   std::optional<long> pid;
   bool shut_wr = false;
   bool client_wr_closed = false;
+  bool forward_open = false; // the ok line went out: the socket is the raw stream
+  int refusals = 0;          // session opens the server refused with none of ours open
+  Clock::time_point retry_at{};
 };
 
 struct Gate {
@@ -242,7 +246,10 @@ struct MuxServer::Impl {
   }
 
   void fail_client(Client &c, const Error &e) {
-    if (c.fd >= 0 && !c.internal) {
+    if (c.fd >= 0 && !c.internal && c.forward_open) {
+      // A raw stream already: it just ends (the peer sees EOF or a reset).
+      c.out.clear();
+    } else if (c.fd >= 0 && !c.internal) {
       if (c.forward || c.phase == Phase::header) {
         c.out += mux::encode_failure(e) + "\n";
       } else {
@@ -509,8 +516,9 @@ struct MuxServer::Impl {
   Client *next_to_open() {
     Client *best = nullptr;
     bool session_room = session_channels() < cap && !wait_for_close;
+    auto now = Clock::now();
     for (auto &c : clients) {
-      if (c->phase != Phase::queued || (!c->forward && !session_room)) {
+      if (c->phase != Phase::queued || (!c->forward && !session_room) || c->retry_at > now) {
         continue;
       }
       if (best == nullptr || c->queued_at < best->queued_at) {
@@ -567,6 +575,13 @@ struct MuxServer::Impl {
         c.phase = Phase::queued;
         return true;
       }
+      if (!c.forward && err == LIBSSH2_ERROR_CHANNEL_FAILURE && ++c.refusals <= max_refusals) {
+        // None of ours is open, yet the server is still counting the ones
+        // that just ended: try again shortly.
+        c.phase = Phase::queued;
+        c.retry_at = Clock::now() + std::chrono::milliseconds(100 * c.refusals);
+        return true;
+      }
       if (c.forward) {
         fail_client(c, Error(ExitCode::unreachable,
                              "cannot connect to " + c.req.host + ":" + std::to_string(c.req.port) +
@@ -589,6 +604,7 @@ struct MuxServer::Impl {
     }
     if (c.forward) {
       c.phase = Phase::running;
+      c.forward_open = true;
       c.out += std::string(mux::encode_ok()) + "\n";
     } else {
       c.phase = Phase::starting;
@@ -946,16 +962,15 @@ struct MuxServer::Impl {
   // One round of work on the session; true when more is ready at once.
   bool pump() {
     for (int pass = 0; pass < max_passes && link == Link::connected; ++pass) {
-      bool progress = false;
       if (gate.held()) {
         Gate g = gate;
-        progress = retry_gated(g);
+        retry_gated(g);
         if (gate.held()) {
           return false; // wait for the socket to take the rest of that packet
         }
         continue;
       }
-      progress = step_open() || progress;
+      bool progress = step_open();
       for (std::size_t i = 0; i < clients.size() && link == Link::connected; ++i) {
         progress = step_client(*clients[i]) || progress;
         if (gate.held()) {
@@ -1462,6 +1477,12 @@ std::string MuxServer::run() {
       polled.push_back(c.get());
     }
     int timeout_ms = more ? 0 : 1000;
+    for (const auto &c : s.clients) {
+      if (c->phase == Phase::queued && c->retry_at > now) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(c->retry_at - now);
+        timeout_ms = std::clamp<int>(static_cast<int>(left.count()) + 1, 0, timeout_ms);
+      }
+    }
     if (s.link == Impl::Link::reconnecting && !s.worker_running) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(s.reconnect_at - now);
       timeout_ms = std::clamp<int>(static_cast<int>(left.count()), 0, timeout_ms);

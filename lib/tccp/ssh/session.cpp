@@ -437,7 +437,9 @@ void kbd_callback(const char *name, int name_len, const char *instruction, int i
         answer = Secret();
       }
       const std::string &v = answer->value();
-      auto *copy = static_cast<char *>(std::malloc(v.size() + 1));
+      // libssh2 frees each answer with free(): it must come from malloc.
+      auto *copy =
+          static_cast<char *>(std::malloc(v.size() + 1)); // NOLINT(cppcoreguidelines-no-malloc)
       if (copy != nullptr) {
         std::memcpy(copy, v.data(), v.size());
         copy[v.size()] = '\0';

@@ -14,7 +14,7 @@
 #include "tccp/ssh/prompt.hpp"
 #include "tccp/ssh/target.hpp"
 
-struct _LIBSSH2_SESSION;
+struct _LIBSSH2_SESSION; // NOLINT(bugprone-reserved-identifier): libssh2's own name
 
 namespace tccp::ssh {
 

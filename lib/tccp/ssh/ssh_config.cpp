@@ -364,6 +364,12 @@ HostOptions SshConfig::lookup(std::string_view host) const {
       o.identity_files.push_back(a.front());
     } else if (k == "identitiesonly") {
       first(o.identities_only, parse_yes_no(a));
+    } else if (k == "proxycommand" && !a.empty()) {
+      std::string joined;
+      for (const auto &w : a) {
+        joined += (joined.empty() ? "" : " ") + w;
+      }
+      first(o.proxy_command, std::optional<std::string>(joined));
     } else if (k == "proxyjump" && !a.empty()) {
       first(o.proxy_jump, std::optional<std::string>(a.front()));
     } else if (k == "serveraliveinterval") {

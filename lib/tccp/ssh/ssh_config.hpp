@@ -36,6 +36,7 @@ struct HostOptions {
   std::optional<bool> password_authentication;
   std::optional<bool> kbd_interactive_authentication;
   std::optional<std::vector<std::string>> preferred_authentications;
+  std::optional<std::string> proxy_command; ///< not supported: reported, never run
 };
 
 /// One parsed ssh_config: a list of (patterns, keyword, value) in file order.

@@ -92,6 +92,11 @@ Target resolve(const TargetSpec &spec, const SshConfig &config, int depth) {
   t.tccp_known_hosts = spec.tccp_known_hosts;
 
   std::string jump = spec.proxy_jump ? *spec.proxy_jump : o.proxy_jump.value_or("none");
+  if ((jump == "none" || jump.empty()) && o.proxy_command && *o.proxy_command != "none") {
+    throw Error(ExitCode::config,
+                "ssh_config gives '" + spec.host + "' a ProxyCommand, which tccp cannot run",
+                "use ProxyJump in ~/.ssh/config (or proxy_jump in the cluster profile)");
+  }
   if (jump != "none" && !jump.empty()) {
     for (const auto &hop : util::split(jump, ',')) {
       HostPort hp = parse_host_port(hop);

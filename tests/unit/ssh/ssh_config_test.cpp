@@ -182,3 +182,18 @@ TEST(ResolveTarget, EmptyHostIsAConfigErrorWithSetupHint) {
     EXPECT_NE(e.hint().find("tccp setup"), std::string::npos);
   }
 }
+
+TEST(ResolveTarget, AProxyCommandIsReportedNotIgnored) {
+  auto cfg = parse("Host gw\n  ProxyCommand ssh -W %h:%p bastion\n");
+  TargetSpec spec;
+  spec.host = "gw";
+  try {
+    resolve_target(spec, cfg);
+    FAIL();
+  } catch (const Error &e) {
+    EXPECT_EQ(e.code(), ExitCode::config);
+    EXPECT_NE(e.hint().find("ProxyJump"), std::string::npos);
+  }
+  spec.proxy_jump = "bastion"; // a jump named by the profile wins
+  EXPECT_EQ(resolve_target(spec, cfg).jumps.size(), 1U);
+}
