@@ -80,6 +80,272 @@ _tccp_describe_config() {
 _tccp_config() { _tccp_tool config 1; }
 complete -F _tccp_config tccp-config
 
+_tccp_describe_connect() {
+    case $1 in
+    '')
+        _tccp_cmds='start status stop exec shell ssh forward setup'
+        _tccp_opts='-h --help --version --json -q --quiet -v --verbose --host --port --user --identity --known-hosts --askpass --proxy-jump -F --ssh-config --accept-new'
+        _tccp_vopts='--host --port --user --identity --known-hosts --askpass --proxy-jump -F --ssh-config'
+        _tccp_dopts=''
+        ;;
+    start)
+        _tccp_cmds=''
+        _tccp_opts='-h --help --foreground --max-sessions --idle-timeout'
+        _tccp_vopts='--max-sessions --idle-timeout'
+        _tccp_dopts=''
+        ;;
+    status)
+        _tccp_cmds=''
+        _tccp_opts='-h --help'
+        _tccp_vopts=''
+        _tccp_dopts=''
+        ;;
+    stop)
+        _tccp_cmds=''
+        _tccp_opts='-h --help'
+        _tccp_vopts=''
+        _tccp_dopts=''
+        ;;
+    exec)
+        _tccp_cmds=''
+        _tccp_opts='-h --help -n --no-stdin'
+        _tccp_vopts=''
+        _tccp_dopts=''
+        ;;
+    shell)
+        _tccp_cmds=''
+        _tccp_opts='-h --help'
+        _tccp_vopts=''
+        _tccp_dopts=''
+        ;;
+    ssh)
+        _tccp_cmds=''
+        _tccp_opts='-h --help'
+        _tccp_vopts=''
+        _tccp_dopts=''
+        ;;
+    forward)
+        _tccp_cmds=''
+        _tccp_opts='-h --help'
+        _tccp_vopts=''
+        _tccp_dopts=''
+        ;;
+    setup)
+        _tccp_cmds=''
+        _tccp_opts='-h --help --auth --store-password --store-password-from-stdin --no-check'
+        _tccp_vopts='--auth'
+        _tccp_dopts=''
+        ;;
+    *) _tccp_cmds='' _tccp_opts='' _tccp_vopts='' _tccp_dopts='' ;;
+    esac
+}
+_tccp_connect() { _tccp_tool connect 1; }
+complete -F _tccp_connect tccp-connect
+
+_tccp_describe_alloc() {
+    case $1 in
+    '')
+        _tccp_cmds='ensure list release'
+        _tccp_opts='-h --help --version --json -q --quiet -v --verbose'
+        _tccp_vopts=''
+        _tccp_dopts=''
+        ;;
+    ensure)
+        _tccp_cmds=''
+        _tccp_opts='-h --help'
+        _tccp_vopts=''
+        _tccp_dopts=''
+        ;;
+    list)
+        _tccp_cmds=''
+        _tccp_opts='-h --help -a --all'
+        _tccp_vopts=''
+        _tccp_dopts=''
+        ;;
+    release)
+        _tccp_cmds=''
+        _tccp_opts='-h --help'
+        _tccp_vopts=''
+        _tccp_dopts=''
+        ;;
+    *) _tccp_cmds='' _tccp_opts='' _tccp_vopts='' _tccp_dopts='' ;;
+    esac
+}
+_tccp_alloc() { _tccp_tool alloc 1; }
+complete -F _tccp_alloc tccp-alloc
+
+_tccp_describe_sync() {
+    case $1 in
+    '')
+        _tccp_cmds='push ls pull clean snapshot'
+        _tccp_opts='-h --help --version --json -q --quiet -v --verbose'
+        _tccp_vopts=''
+        _tccp_dopts=''
+        ;;
+    push)
+        _tccp_cmds=''
+        _tccp_opts='-h --help -C --project --env --no-env --output --rodata --host --user --port --remote-root --allocation --job --progress'
+        _tccp_vopts='-C --project --env --output --rodata --host --user --port --remote-root --allocation --job'
+        _tccp_dopts=''
+        ;;
+    ls)
+        _tccp_cmds=''
+        _tccp_opts='-h --help -C --project --env --no-env --output --rodata --host --user --port --remote-root -z --job'
+        _tccp_vopts='-C --project --env --output --rodata --host --user --port --remote-root --job'
+        _tccp_dopts=''
+        ;;
+    pull)
+        _tccp_cmds=''
+        _tccp_opts='-h --help -C --project --env --no-env --output --rodata --host --user --port --remote-root --run'
+        _tccp_vopts='-C --project --env --output --rodata --host --user --port --remote-root --run'
+        _tccp_dopts=''
+        ;;
+    clean)
+        _tccp_cmds=''
+        _tccp_opts='-h --help -C --project --env --no-env --output --rodata --host --user --port --remote-root'
+        _tccp_vopts='-C --project --env --output --rodata --host --user --port --remote-root'
+        _tccp_dopts=''
+        ;;
+    snapshot)
+        _tccp_cmds=''
+        _tccp_opts='-h --help -C --project --env --no-env --output --rodata --host --user --port --remote-root --run --job'
+        _tccp_vopts='-C --project --env --output --rodata --host --user --port --remote-root --run --job'
+        _tccp_dopts=''
+        ;;
+    *) _tccp_cmds='' _tccp_opts='' _tccp_vopts='' _tccp_dopts='' ;;
+    esac
+}
+_tccp_sync() { _tccp_tool sync 1; }
+complete -F _tccp_sync tccp-sync
+
+_tccp_describe_launch() {
+    case $1 in
+    '')
+        _tccp_cmds='start cancel restart jobs open info'
+        _tccp_opts='-h --help --version --json -q --quiet -v --verbose'
+        _tccp_vopts=''
+        _tccp_dopts=''
+        ;;
+    start)
+        _tccp_cmds=''
+        _tccp_opts='-h --help'
+        _tccp_vopts=''
+        _tccp_dopts=''
+        ;;
+    cancel)
+        _tccp_cmds=''
+        _tccp_opts='-h --help'
+        _tccp_vopts=''
+        _tccp_dopts=''
+        ;;
+    restart)
+        _tccp_cmds=''
+        _tccp_opts='-h --help'
+        _tccp_vopts=''
+        _tccp_dopts=''
+        ;;
+    jobs)
+        _tccp_cmds=''
+        _tccp_opts='-h --help -a --all'
+        _tccp_vopts=''
+        _tccp_dopts=''
+        ;;
+    open)
+        _tccp_cmds=''
+        _tccp_opts='-h --help'
+        _tccp_vopts=''
+        _tccp_dopts=''
+        ;;
+    info)
+        _tccp_cmds=''
+        _tccp_opts='-h --help'
+        _tccp_vopts=''
+        _tccp_dopts=''
+        ;;
+    *) _tccp_cmds='' _tccp_opts='' _tccp_vopts='' _tccp_dopts='' ;;
+    esac
+}
+_tccp_launch() { _tccp_tool launch 1; }
+complete -F _tccp_launch tccp-launch
+
+_tccp_describe_logs() {
+    case $1 in
+    '')
+        _tccp_cmds='logs tail init output view attach'
+        _tccp_opts='-h --help --version --json -q --quiet -v --verbose'
+        _tccp_vopts=''
+        _tccp_dopts=''
+        ;;
+    logs)
+        _tccp_cmds=''
+        _tccp_opts='-h --help -f --follow'
+        _tccp_vopts=''
+        _tccp_dopts=''
+        ;;
+    tail)
+        _tccp_cmds=''
+        _tccp_opts='-h --help -n --lines -f --follow'
+        _tccp_vopts='-n --lines'
+        _tccp_dopts=''
+        ;;
+    init)
+        _tccp_cmds=''
+        _tccp_opts='-h --help'
+        _tccp_vopts=''
+        _tccp_dopts=''
+        ;;
+    output)
+        _tccp_cmds=''
+        _tccp_opts='-h --help'
+        _tccp_vopts=''
+        _tccp_dopts=''
+        ;;
+    view)
+        _tccp_cmds=''
+        _tccp_opts='-h --help'
+        _tccp_vopts=''
+        _tccp_dopts=''
+        ;;
+    attach)
+        _tccp_cmds=''
+        _tccp_opts='-h --help'
+        _tccp_vopts=''
+        _tccp_dopts=''
+        ;;
+    *) _tccp_cmds='' _tccp_opts='' _tccp_vopts='' _tccp_dopts='' ;;
+    esac
+}
+_tccp_logs() { _tccp_tool logs 1; }
+complete -F _tccp_logs tccp-logs
+
+_tccp_describe_tunnel() {
+    case $1 in
+    '')
+        _tccp_cmds=''
+        _tccp_opts='-h --help --version --json -q --quiet -v --verbose -p --port'
+        _tccp_vopts='-p --port'
+        _tccp_dopts=''
+        ;;
+    *) _tccp_cmds='' _tccp_opts='' _tccp_vopts='' _tccp_dopts='' ;;
+    esac
+}
+_tccp_tunnel() { _tccp_tool tunnel 1; }
+complete -F _tccp_tunnel tccp-tunnel
+
+_tccp_describe_gpus() {
+    case $1 in
+    '')
+        _tccp_cmds=''
+        _tccp_opts='-h --help --version --json -q --quiet -v --verbose'
+        _tccp_vopts=''
+        _tccp_dopts=''
+        ;;
+    *) _tccp_cmds='' _tccp_opts='' _tccp_vopts='' _tccp_dopts='' ;;
+    esac
+}
+_tccp_gpus() { _tccp_tool gpus 1; }
+complete -F _tccp_gpus tccp-gpus
+
 _tccp() {
     local cur=${COMP_WORDS[COMP_CWORD]}
     if ((COMP_CWORD == 1)); then
@@ -87,6 +353,14 @@ _tccp() {
         return
     fi
     case ${COMP_WORDS[1]} in
+    setup)
+        _tccp_describe_connect setup
+        if [[ $cur == -* ]]; then
+            mapfile -t COMPREPLY < <(compgen -W "$_tccp_opts" -- "$cur")
+        else
+            mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+        fi
+        ;;
     register)
         _tccp_describe_config init
         if [[ $cur == -* ]]; then
@@ -103,6 +377,150 @@ _tccp() {
             mapfile -t COMPREPLY < <(compgen -f -- "$cur")
         fi
         ;;
+    view)
+        _tccp_describe_logs view
+        if [[ $cur == -* ]]; then
+            mapfile -t COMPREPLY < <(compgen -W "$_tccp_opts" -- "$cur")
+        else
+            mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+        fi
+        ;;
+    restart)
+        _tccp_describe_launch restart
+        if [[ $cur == -* ]]; then
+            mapfile -t COMPREPLY < <(compgen -W "$_tccp_opts" -- "$cur")
+        else
+            mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+        fi
+        ;;
+    cancel)
+        _tccp_describe_launch cancel
+        if [[ $cur == -* ]]; then
+            mapfile -t COMPREPLY < <(compgen -W "$_tccp_opts" -- "$cur")
+        else
+            mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+        fi
+        ;;
+    jobs)
+        _tccp_describe_launch jobs
+        if [[ $cur == -* ]]; then
+            mapfile -t COMPREPLY < <(compgen -W "$_tccp_opts" -- "$cur")
+        else
+            mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+        fi
+        ;;
+    info)
+        _tccp_describe_launch info
+        if [[ $cur == -* ]]; then
+            mapfile -t COMPREPLY < <(compgen -W "$_tccp_opts" -- "$cur")
+        else
+            mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+        fi
+        ;;
+    logs)
+        _tccp_describe_logs logs
+        if [[ $cur == -* ]]; then
+            mapfile -t COMPREPLY < <(compgen -W "$_tccp_opts" -- "$cur")
+        else
+            mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+        fi
+        ;;
+    tail)
+        _tccp_describe_logs tail
+        if [[ $cur == -* ]]; then
+            mapfile -t COMPREPLY < <(compgen -W "$_tccp_opts" -- "$cur")
+        else
+            mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+        fi
+        ;;
+    output)
+        _tccp_describe_logs output
+        if [[ $cur == -* ]]; then
+            mapfile -t COMPREPLY < <(compgen -W "$_tccp_opts" -- "$cur")
+        else
+            mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+        fi
+        ;;
+    initlogs)
+        _tccp_describe_logs init
+        if [[ $cur == -* ]]; then
+            mapfile -t COMPREPLY < <(compgen -W "$_tccp_opts" -- "$cur")
+        else
+            mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+        fi
+        ;;
+    open)
+        _tccp_describe_launch open
+        if [[ $cur == -* ]]; then
+            mapfile -t COMPREPLY < <(compgen -W "$_tccp_opts" -- "$cur")
+        else
+            mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+        fi
+        ;;
+    ssh)
+        _tccp_describe_connect node-ssh
+        if [[ $cur == -* ]]; then
+            mapfile -t COMPREPLY < <(compgen -W "$_tccp_opts" -- "$cur")
+        else
+            mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+        fi
+        ;;
+    exec)
+        _tccp_describe_connect exec
+        if [[ $cur == -* ]]; then
+            mapfile -t COMPREPLY < <(compgen -W "$_tccp_opts" -- "$cur")
+        else
+            mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+        fi
+        ;;
+    clusterssh)
+        _tccp_describe_connect shell
+        if [[ $cur == -* ]]; then
+            mapfile -t COMPREPLY < <(compgen -W "$_tccp_opts" -- "$cur")
+        else
+            mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+        fi
+        ;;
+    status)
+        _tccp_describe_connect status
+        if [[ $cur == -* ]]; then
+            mapfile -t COMPREPLY < <(compgen -W "$_tccp_opts" -- "$cur")
+        else
+            mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+        fi
+        ;;
+    allocs)
+        _tccp_describe_alloc list
+        if [[ $cur == -* ]]; then
+            mapfile -t COMPREPLY < <(compgen -W "$_tccp_opts" -- "$cur")
+        else
+            mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+        fi
+        ;;
+    dealloc)
+        _tccp_describe_alloc release
+        if [[ $cur == -* ]]; then
+            mapfile -t COMPREPLY < <(compgen -W "$_tccp_opts" -- "$cur")
+        else
+            mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+        fi
+        ;;
+    return)
+        _tccp_describe_sync pull
+        if [[ $cur == -* ]]; then
+            mapfile -t COMPREPLY < <(compgen -W "$_tccp_opts" -- "$cur")
+        else
+            mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+        fi
+        ;;
+    clean)
+        _tccp_describe_sync clean
+        if [[ $cur == -* ]]; then
+            mapfile -t COMPREPLY < <(compgen -W "$_tccp_opts" -- "$cur")
+        else
+            mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+        fi
+        ;;
     refresh)
         _tccp_describe_config validate
         if [[ $cur == -* ]]; then
@@ -111,7 +529,13 @@ _tccp() {
             mapfile -t COMPREPLY < <(compgen -f -- "$cur")
         fi
         ;;
+    alloc) _tccp_tool alloc 2 ;;
     config) _tccp_tool config 2 ;;
+    connect) _tccp_tool connect 2 ;;
+    gpus) _tccp_tool gpus 2 ;;
+    launch) _tccp_tool launch 2 ;;
+    sync) _tccp_tool sync 2 ;;
+    tunnel) _tccp_tool tunnel 2 ;;
     help) mapfile -t COMPREPLY < <(compgen -W 'setup register run view restart cancel jobs info logs tail output initlogs open ssh exec clusterssh status allocs dealloc return clean refresh config connect alloc sync launch logs tunnel gpus' -- "$cur") ;;
     *) mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
     esac

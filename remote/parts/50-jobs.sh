@@ -423,12 +423,9 @@ spec_reset() {
 tccp_export_environment() { :; }
 
 # snapshot_tree PROJECT RUNDIR: an immutable copy of the synced tree made of
-# hard links (files are replaced, never rewritten, by sync).
+# hard links, taken under sync's lock so it never sees a push half applied.
 snapshot_tree() {
-    _tree=$TCCP_ROOT/projects/$1/tree
-    [ -d "$_tree" ] || die "project '$1' has not been synced to the cluster (no $_tree)"
-    cp -al "$_tree" "$2" 2>/dev/null || cp -a "$_tree" "$2" ||
-        die "cannot snapshot '$_tree' into '$2'"
+    sync_snapshot_tree "$1" "$2"
 }
 
 # cmd_run_start: starts a run described by the spec on stdin (shell

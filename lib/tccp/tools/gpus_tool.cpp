@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "tccp/cli/app.hpp"
+#include "tccp/tools/connection.hpp"
 #include "tccp/tools/gpu_guide.hpp"
 #include "tccp/util/strings.hpp"
 #include "tccp/util/tty.hpp"
@@ -140,6 +141,78 @@ std::vector<slurm::NodeGpus> query_gpu_nodes(remote::Remote& remote) {
     throw Error(ExitCode::failed, "sinfo failed on the cluster: " + util::trim(result.err));
   }
   return slurm::parse_gpu_nodes(result.out);
+}
+
+} // namespace tccp::tools
+
+namespace tccp::tools {
+
+int gpus_main(int argc, char** argv) {
+  return cli::run_main(
+      "tccp-gpus", "GPU availability by partition and by node, and the GPU guide", argc, argv,
+      [](CLI::App& app, cli::Common&) {
+        auto what = std::make_shared<std::string>();
+        app.add_option("what", *what,
+                       "'info' for the offline GPU guide, a GPU type for per-node detail, "
+                       "nothing for availability by partition");
+        app.footer("Examples:\n  tccp gpus            free GPUs by partition\n"
+                   "  tccp gpus a100       nodes with a100 GPUs\n"
+                   "  tccp gpus info       the GPU guide (works offline)");
+        cli::set_action(app, [what](cli::Context& ctx) {
+          bool colour = util::colour_wanted(STDOUT_FILENO);
+          if (*what == "info") {
+            ctx.emit(gpu_guide_envelope(), [&] { std::cout << format_gpu_guide(colour); });
+            return 0;
+          }
+          auto profile = config::load_cluster_profile();
+          if (profile.host.empty()) {
+            throw Error(ExitCode::config, "no cluster is configured",
+                        "run 'tccp setup' first ('tccp gpus info' works offline)");
+          }
+          auto remote = open_remote(profile);
+          auto nodes = query_gpu_nodes(*remote);
+          if (what->empty()) {
+            auto env = gpu_summary_envelope(nodes);
+            ctx.emit(env, [&] {
+              std::vector<std::vector<std::string>> rows{
+                  {"PARTITION", "GPU", "FREE", "USED", "TOTAL", "NODES"}};
+              for (const auto& p : env.data["partitions"]) {
+                rows.push_back({p["partition"].get<std::string>(),
+                                p["gpu_type"].is_null() ? "gpu"
+                                                        : p["gpu_type"].get<std::string>(),
+                                std::to_string(p["gpus_free"].get<long>()),
+                                std::to_string(p["gpus_used"].get<long>()),
+                                std::to_string(p["gpus_total"].get<long>()),
+                                util::join(p["nodes"].get<std::vector<std::string>>(), ",")});
+              }
+              if (rows.size() == 1) {
+                std::cout << "This cluster has no GPUs.\n";
+              } else {
+                std::cout << term::format_table(rows, colour);
+              }
+            });
+            return 0;
+          }
+          auto env = gpu_nodes_envelope(nodes, *what);
+          ctx.emit(env, [&] {
+            std::vector<std::vector<std::string>> rows{
+                {"NODE", "STATE", "FREE", "USED", "TOTAL", "CPUS IDLE", "MEM FREE", "PARTITIONS"}};
+            for (const auto& n : env.data["nodes"]) {
+              rows.push_back({n["node"].get<std::string>(), n["state"].get<std::string>(),
+                              std::to_string(n["gpus_free"].get<long>()),
+                              std::to_string(n["gpus_used"].get<long>()),
+                              std::to_string(n["gpus_total"].get<long>()),
+                              std::to_string(n["cpus_idle"].get<long>()) + "/" +
+                                  std::to_string(n["cpus_total"].get<long>()),
+                              term::format_bytes(n["memory_free_mb"].get<unsigned long long>() *
+                                                 1024ULL * 1024ULL),
+                              util::join(n["partitions"].get<std::vector<std::string>>(), ",")});
+            }
+            std::cout << term::format_table(rows, colour);
+          });
+          return 0;
+        });
+      });
 }
 
 } // namespace tccp::tools

@@ -1,5 +1,7 @@
 #include "tccp/tools/jobs.hpp"
 
+#include "tccp/tools/connection.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
@@ -225,7 +227,7 @@ std::unique_ptr<remote::Remote> connect(const JobContext& context) {
   if (host == "local") {
     return std::make_unique<remote::LocalRemote>();
   }
-  throw Error(ExitCode::unreachable, "cannot connect to '" + host + "': no SSH transport in this build");
+  return open_remote(config::cluster_from_json(context.cluster));
 }
 
 bool at_terminal() {

@@ -1,5 +1,17 @@
 #include "tccp/tools/logs_tool.hpp"
 
+#include <csignal>
+#include <fcntl.h>
+#include <filesystem>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tccp/cli/dispatch.hpp"
+#include "tccp/util/process.hpp"
+
+#include "tccp/sync/output.hpp"
+#include "tccp/util/strings.hpp"
+
 #include <cstdlib>
 #include <fcntl.h>
 #include <iostream>
@@ -187,6 +199,87 @@ int view_run(remote::Remote& remote, const JobContext& context, const std::strin
   return interactive_helper(remote, context.remote_root, "view", {context.project, selector});
 }
 
+// Brings the run's output dir back to <project>/<output>/<job>/<stamp>/
+// (with `latest`) once the run has ended. A failed download is reported,
+// never fatal: the run's own status is what attach returns, and
+// 'tccp return <job>' resumes the download.
+void download_output(remote::Remote& remote, const JobContext& context,
+                     const std::string& run_id, const term::Printer& printer) {
+  const auto& d = context.envelope.data;
+  if (!d.contains("project_dir") || !d["project_dir"].is_string() || !d.contains("output") ||
+      !d["output"].is_string()) {
+    return;
+  }
+  sync::PullRequest req;
+  req.remote_root = context.remote_root;
+  req.project = context.project;
+  req.run_id = run_id;
+  req.job = context.job;
+  req.output = d["output"].get<std::string>();
+  req.local_output = std::filesystem::path(d["project_dir"].get<std::string>()) / req.output;
+  if (d.contains("cache") && d["cache"].is_string()) {
+    std::string cache = d["cache"].get<std::string>();
+    if (util::starts_with(cache, req.output + "/")) {
+      req.exclude.push_back(cache.substr(req.output.size() + 1));
+    }
+  }
+  try {
+    auto r = sync::pull_output(remote, req);
+    if (r.files_total > 0) {
+      printer.info("output: " + std::to_string(r.files_total) + " files in " +
+                   r.latest.string());
+    }
+  } catch (const Error& e) {
+    printer.warning(std::string("could not download the output: ") + e.what());
+    printer.hint("run 'tccp return " + context.job + "' to try again");
+  }
+}
+
+// Forwards the job's declared ports while attached: a `tccp-tunnel` child,
+// ended when attach returns (the ports of a detached run come back with
+// `tccp-tunnel <job>`).
+class TunnelChild {
+public:
+  TunnelChild(const JobContext& context, const term::Printer& printer) {
+    const auto& d = context.envelope.data;
+    if (!d.contains("ports") || !d["ports"].is_array() || d["ports"].empty()) {
+      return;
+    }
+    auto tool = cli::locate_tool("tccp-tunnel");
+    if (!tool) {
+      printer.warning("tccp-tunnel is not installed: the job's ports are not forwarded");
+      return;
+    }
+    std::vector<std::string> argv{*tool, context.job};
+    for (const auto& port : d["ports"]) {
+      if (port.is_number_integer()) {
+        argv.push_back("-p");
+        argv.push_back(std::to_string(port.get<int>()));
+      }
+    }
+    m_pid = ::fork();
+    if (m_pid == 0) {
+      int null_fd = ::open("/dev/null", O_RDWR);
+      ::dup2(null_fd, STDIN_FILENO);
+      ::dup2(null_fd, STDOUT_FILENO);
+      util::exec_replace(argv);
+      ::_exit(127);
+    }
+  }
+  ~TunnelChild() {
+    if (m_pid > 0) {
+      ::kill(m_pid, SIGTERM);
+      int status = 0;
+      ::waitpid(m_pid, &status, 0);
+    }
+  }
+  TunnelChild(const TunnelChild&) = delete;
+  TunnelChild& operator=(const TunnelChild&) = delete;
+
+private:
+  pid_t m_pid = -1;
+};
+
 int logs_main(int argc, char** argv) {
   static LogsOptions opts;
   return cli::run_main(
@@ -252,11 +345,20 @@ int logs_main(int argc, char** argv) {
               auto context = context_from_envelope(proto::read_input(std::cin, "job"));
               std::string selector = run_selector(context.envelope.data);
               auto remote = connect(context);
+              TunnelChild tunnel(context, ctx.printer());
               if (at_terminal()) {
-                return view_run(*remote, context, selector);
+                int status = view_run(*remote, context, selector);
+                auto runs = list_runs(*remote, context);
+                for (const auto& r : runs.runs) {
+                  if (r.id() == selector && !r.alive()) {
+                    download_output(*remote, context, selector, ctx.printer());
+                  }
+                }
+                return status;
               }
-              return end_status(follow_log(*remote, context, selector, "follow", 0),
-                                ctx.printer());
+              auto end = follow_log(*remote, context, selector, "follow", 0);
+              download_output(*remote, context, selector, ctx.printer());
+              return end_status(end, ctx.printer());
             });
       });
 }

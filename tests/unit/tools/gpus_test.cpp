@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "tccp/core/error.hpp"
@@ -53,5 +55,14 @@ TEST(GpuNodes, UnknownTypeNamesTheClustersTypes) {
     EXPECT_EQ(e.code(), ExitCode::failed);
     EXPECT_STREQ(e.what(), "the cluster has no GPU of type 'h100'");
     EXPECT_EQ(e.hint(), "GPU types on this cluster: a100, t4");
+  }
+}
+
+#include "tccp/config/values.hpp"
+
+TEST(GpuGuide, EveryGuideTypeIsAcceptedByTheConfig) {
+  const auto& known = config::known_gpu_types();
+  for (const auto& m : tools::gpu_models()) {
+    EXPECT_NE(std::find(known.begin(), known.end(), m.type), known.end()) << m.type;
   }
 }

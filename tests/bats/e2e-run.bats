@@ -1,0 +1,185 @@
+#!/usr/bin/env bats
+# End to end on the local cluster: `tccp run` as a user types it, through
+# the tccp-connect master (one password + TOTP login), real SLURM, real
+# sshd, real dtach. Job-level behaviour (cancel, view, lost runs) is in
+# e2e-jobs.bats.
+
+load helpers/common
+load helpers/cluster
+
+# A hung test fails instead of holding the suite.
+export BATS_TEST_TIMEOUT=300
+
+setup_file() {
+    cluster_setup_file
+}
+
+setup() {
+    cluster_require
+    common_setup
+    # One profile and one master for the whole file: the state dir lives
+    # in the file's temp dir, not the test's.
+    export TCCP_HOME="$BATS_FILE_TMPDIR/tccp-home"
+    if [ ! -f "$TCCP_HOME/config.yaml" ]; then
+        mkdir -p "$TCCP_HOME"
+        chmod 700 "$TCCP_HOME"
+        cat >"$TCCP_HOME/config.yaml" <<YAML
+cluster:
+  host: $TCCP_CLUSTER_HOST
+  port: $TCCP_CLUSTER_PORT
+  user: $TCCP_CLUSTER_USER
+  known_hosts: $TCCP_CLUSTER_KNOWN_HOSTS
+  askpass: $TCCP_CLUSTER_ASKPASS
+  pip_index: $TCCP_CLUSTER_PIP_INDEX
+  system_site_packages: true
+  python: $TCCP_CLUSTER_PYTHON
+  remote_root: ~/.tccp-e2e-run
+YAML
+    fi
+    tccp-connect start </dev/null >/dev/null 2>&1 3>&-
+    P="$BATS_FILE_TMPDIR/proj"
+    if [ ! -d "$P" ]; then
+        mkdir -p "$P"
+        # A project name of its own: allocations of an earlier run of this
+        # file are never mistaken for this one's.
+        cat >"$P/tccp.yaml" <<YAML
+name: e2e-run-$$
+time: "0:20:00"
+memory: 1G
+jobs:
+  echo:
+    script: echo_args.py
+  fail:
+    script: fail.py
+  big:
+    script: echo_args.py
+    memory: 2G
+  web:
+    script: web.py
+    ports: [18766]
+YAML
+        cat >"$P/web.py" <<'PY'
+import http.server
+class Once(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"hello through the tunnel\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+print("serving", flush=True)
+# Serve one request, then end the run.
+http.server.HTTPServer(("0.0.0.0", 18766), Once).handle_request()
+PY
+        cat >"$P/echo_args.py" <<'PY'
+import json, os, sys
+print("ARGS=" + json.dumps(sys.argv[1:]))
+os.makedirs("output", exist_ok=True)
+with open("output/args.json", "w") as f:
+    json.dump(sys.argv[1:], f)
+PY
+        printf 'import sys\nprint("failing on purpose")\nsys.exit(3)\n' >"$P/fail.py"
+    fi
+    cd "$P"
+}
+
+teardown() {
+    cluster_teardown
+}
+
+teardown_file() {
+    if [ -d "$BATS_FILE_TMPDIR/proj" ]; then
+        cd "$BATS_FILE_TMPDIR/proj" && TCCP_HOME="$BATS_FILE_TMPDIR/tccp-home" \
+            "$TCCP_BIN_DIR/tccp-alloc" release </dev/null >/dev/null 2>&1 || true
+    fi
+    TCCP_HOME="$BATS_FILE_TMPDIR/tccp-home" "$TCCP_BIN_DIR/tccp-connect" stop </dev/null >/dev/null 2>&1 || true
+}
+
+@test "run: a job's output reaches the terminal and its exit code 0 is tccp's" {
+    run --separate-stderr tccp run echo </dev/null
+    assert_success
+    assert_output 'ARGS=[]'
+}
+
+@test "run: a failing program's exit code 3 is reported exactly" {
+    run --separate-stderr tccp run fail </dev/null
+    assert_equal "$status" 3
+    assert_output 'failing on purpose'
+}
+
+@test "run: extra args with spaces, quotes and \$ arrive intact" {
+    run --separate-stderr tccp run echo --name "my run" "it's" '$HOME' 'a"b' </dev/null
+    assert_success
+    assert_output 'ARGS=["--name", "my run", "it'"'"'s", "$HOME", "a\"b"]'
+}
+
+@test "run: the output dir comes back to output/<job>/<stamp> with latest" {
+    run --separate-stderr tccp run echo one two </dev/null
+    assert_success
+    [ -L output/echo/latest ]
+    run cat output/echo/latest/args.json
+    assert_output '["one", "two"]'
+}
+
+@test "run: two runs in a row reuse one allocation; more memory gets a new one" {
+    run --separate-stderr tccp run echo </dev/null
+    assert_success
+    first=$(printf '%s\n' "$stderr" | grep -Eo 'allocation [0-9]+' | head -1)
+    run --separate-stderr tccp run echo </dev/null
+    assert_success
+    [[ "$stderr" == *"reusing $first"* ]] || [[ "$stderr" == *"reusing allocation"* ]]
+    [[ "$stderr" != *"submitted allocation"* ]]
+    run --separate-stderr tccp run big </dev/null
+    assert_success
+    [[ "$stderr" == *"submitted allocation"* ]]
+}
+
+@test "run: a bad tccp.yaml stops the pipeline with exit 3 and submits nothing" {
+    mkdir -p "$BATS_TEST_TMPDIR/bad"
+    printf 'script: main.py\nmemroy: 4G\n' >"$BATS_TEST_TMPDIR/bad/tccp.yaml"
+    cd "$BATS_TEST_TMPDIR/bad"
+    before=$(cluster_ssh squeue -h -u "$TCCP_CLUSTER_USER" -o %i | wc -l)
+    run --separate-stderr tccp run main </dev/null
+    assert_equal "$status" 3
+    [[ "$stderr" == *"memroy"* ]]
+    after=$(cluster_ssh squeue -h -u "$TCCP_CLUSTER_USER" -o %i | wc -l)
+    assert_equal "$after" "$before"
+}
+
+@test "pipe: an upstream error envelope passes through a real tool unchanged" {
+    run --separate-stderr sh -c 'tccp-config resolve nosuchjob | tccp-alloc ensure'
+    assert_equal "$status" 2
+    assert_output --partial '"type":"error"'
+    assert_output --partial '"tool":"tccp-config"'
+}
+
+@test "gpus: availability by partition and per-node detail from the cluster" {
+    run --separate-stderr tccp-gpus --json </dev/null
+    assert_success
+    assert_output --partial '"gpu_type":"a100"'
+    assert_output --partial '"gpu_type":"t4"'
+    run --separate-stderr tccp-gpus a100 --json </dev/null
+    assert_success
+    assert_output --partial '"node":"c1"'
+    run --separate-stderr tccp-gpus h100 </dev/null
+    assert_equal "$status" 1
+    [[ "$stderr" == *"no GPU of type 'h100'"* ]]
+}
+
+@test "run: a job's declared port is forwarded to localhost while attached" {
+    tccp run web </dev/null >"$BATS_TEST_TMPDIR/web.out" 2>&1 3>&- &
+    pid=$!
+    wait_until 90 curl -sf -o "$BATS_TEST_TMPDIR/page" http://127.0.0.1:18766/
+    run cat "$BATS_TEST_TMPDIR/page"
+    assert_output 'hello through the tunnel'
+    wait "$pid"
+    run cat "$BATS_TEST_TMPDIR/web.out"
+    assert_output --partial 'forwarding localhost:18766 -> c'
+}
+
+@test "tunnel: a job that declares no ports is refused in words" {
+    run --separate-stderr tccp-tunnel echo </dev/null
+    assert_equal "$status" 1
+    assert_equal "$stderr" "tccp-tunnel: error: job 'echo' declares no ports
+hint: add 'ports: [6006]' to it in tccp.yaml, or give -p PORT"
+}
