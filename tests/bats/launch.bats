@@ -2,8 +2,7 @@
 # tccp-launch: start (one step: env init + the program under dtach), exit
 # codes, arguments and environment, cancel, jobs (the cluster is the truth),
 # lost and TIMEOUT runs, GPUs, info. The tools run on login with
-# `host: local` (helpers/jobs.bash); the project's tree is copied to the
-# mirror the way tccp-sync leaves it.
+# `host: local` (helpers/jobs.bash).
 
 load 'helpers/common'
 load 'helpers/cluster'
@@ -27,7 +26,7 @@ setup() {
 start() {
   local job=$1
   shift
-  on_login_sh "tccp-config resolve $job | tccp-alloc -q ensure | tccp-launch start -- $(jobs_quote "$@")"
+  on_login_sh "tccp-config resolve $job | tccp-alloc -q ensure | tccp-sync -q push | tccp-launch start -- $(jobs_quote "$@")"
 }
 
 # run_state RUN_ID: the run's state as `tccp-launch jobs` reports it.
@@ -177,7 +176,7 @@ print(json.dumps(v) if isinstance(v,(list,dict)) else v)' "$1" "$2"
 
 @test "launch: a GPU run sees exactly its allocation's GPUs in CUDA_VISIBLE_DEVICES" {
   jobs_setup
-  run -0 --separate-stderr on_login_sh "tccp-config resolve gpu | tccp-alloc -q ensure | tccp-launch start | tccp-logs attach"
+  run -0 --separate-stderr on_login_sh "tccp-config resolve gpu | tccp-alloc -q ensure | tccp-sync -q push | tccp-launch start | tccp-logs attach"
   assert_equal "$(seen_field "$output" cuda)" 0
   local job
   job=$(seen_field "$output" job_id)
@@ -203,7 +202,7 @@ print(json.dumps(v) if isinstance(v,(list,dict)) else v)' "$1" "$2"
 
 @test "launch: a run past its time limit is reported TIMEOUT" {
   jobs_setup
-  run -1 --separate-stderr on_login_sh "tccp-config resolve short | tccp-alloc -q ensure | tccp-launch start | tccp-logs attach >/dev/null"
+  run -1 --separate-stderr on_login_sh "tccp-config resolve short | tccp-alloc -q ensure | tccp-sync -q push | tccp-launch start | tccp-logs attach >/dev/null"
   [[ "$stderr" == *"TIMEOUT"* ]]
   [[ "$stderr" == *"hit its time limit of 60s"* ]]
   run -0 on_login script -qec "tccp-launch jobs" /dev/null

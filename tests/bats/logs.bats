@@ -65,10 +65,10 @@ login_script() {
 
 @test "logs: --follow streams a running run to its end and exits with its status" {
   jobs_setup
-  run -0 --separate-stderr on_login_sh "tccp-config resolve main | tccp-alloc -q ensure | tccp-launch start -- exit=7 >/dev/null"
+  run -0 --separate-stderr on_login_sh "tccp-config resolve main | tccp-alloc -q ensure | tccp-sync -q push | tccp-launch start -- exit=7 >/dev/null"
   run -7 --separate-stderr on_login tccp-logs logs main --follow
   assert_output --partial 'SEEN {"argv": ["exit=7"]'
-  run -0 --separate-stderr on_login_sh "tccp-config resolve tick | tccp-alloc -q ensure | tccp-launch start -- 25 >/dev/null"
+  run -0 --separate-stderr on_login_sh "tccp-config resolve tick | tccp-alloc -q ensure | tccp-sync -q push | tccp-launch start -- 25 >/dev/null"
   run -0 --separate-stderr on_login tccp-logs tail tick 2 --follow
   assert_equal "${lines[-1]}" "tick 24"
 }
@@ -88,18 +88,18 @@ login_script() {
   login=$(login_script)
   cat >"$BATS_TEST_TMPDIR/view.exp" <<EOF
 set timeout 30
-spawn $login sh -c {tccp-config resolve echo | tccp-alloc -q ensure | tccp-launch -q start | tccp-logs attach; echo "attach-rc=\$?"}
-expect { "ready" {} timeout { puts "FAIL: no ready"; exit 1 } }
+spawn $login sh -c {tccp-config resolve echo | tccp-alloc -q ensure | tccp-sync -q push | tccp-launch -q start | tccp-logs attach; echo "attach-rc=\$?"}
+expect "ready" {} timeout { puts "FAIL: no ready"; exit 1 }
 send "hello world\r"
-expect { "got hello world" {} timeout { puts "FAIL: input did not reach the program"; exit 1 } }
+expect "got hello world" {} timeout { puts "FAIL: input did not reach the program"; exit 1 }
 send "\034"
-expect { eof {} timeout { puts "FAIL: no detach"; exit 1 } }
+expect eof {} timeout { puts "FAIL: no detach"; exit 1 }
 spawn $login sh -c {tccp-logs view echo; echo "view-rc=\$?"}
-expect { -re {attaching.*got hello world} {} timeout { puts "FAIL: no history"; exit 1 } }
+expect -re {attaching.*got hello world} {} timeout { puts "FAIL: no history"; exit 1 }
 send "again\r"
-expect { "got again" {} timeout { puts "FAIL: input after re-attach"; exit 1 } }
+expect "got again" {} timeout { puts "FAIL: input after re-attach"; exit 1 }
 send "\003"
-expect { eof {} timeout { puts "FAIL: Ctrl+C did not end the program"; exit 1 } }
+expect eof {} timeout { puts "FAIL: Ctrl+C did not end the program"; exit 1 }
 EOF
   run -0 expect "$BATS_TEST_TMPDIR/view.exp"
   output=$(printf '%s' "$output" | tr -d '\r')

@@ -404,7 +404,9 @@ int restart_action(cli::Context& ctx, const LaunchOptions& opts) {
   auto context = load_context(opts.job);
   auto remote = connect(context);
   auto record = cancel_run(*remote, context, opts.job);
-  ctx.printer().info("cancelled " + record.id() + "; starting " + record.get("job") + " again");
+  ctx.printer().info((record.state() == "cancelled" ? "cancelled " + record.id()
+                                                     : record.id() + " had " + record.state()) +
+                     "; starting " + record.get("job") + " again");
   std::vector<std::string> user_args{record.get("job")};
   try {
     auto extra = util::shell_split(record.get("extra_args"));
