@@ -1143,7 +1143,14 @@ cmd_run_info() {
     print_status "$RUN_DIR"
     sed 's/^/stage|/' "$RUN_DIR/.tccp/init.times" 2>/dev/null
     _a=$(status_get "$RUN_DIR" alloc_id)
-    [ -n "$_a" ] && squeue_jobs -t all -j "$_a" 2>/dev/null | sed 's/^/alloc|/'
+    if [ -n "$_a" ]; then
+        _line=$(squeue_jobs -t all -j "$_a" 2>/dev/null)
+        if [ -n "$_line" ]; then
+            printf 'alloc|%s\n' "$_line"
+        else
+            sacct -X -n -P -j "$_a" -o "$TCCP_SACCT_FORMAT" 2>/dev/null | sed 's/^/sacct|/'
+        fi
+    fi
     return 0
 }
 

@@ -413,7 +413,13 @@ std::vector<Verdict> judge_runs(Listing& listing) {
     } else if (run.state() == "killed") {
       v.state = "lost";
       v.reason = run.get("reason").empty() ? "the step was killed" : run.get("reason");
-      v.reason += " while allocation " + alloc_id + " ran on";
+      auto ended = slurm::parse_timestamp(run.get("ended_at"));
+      bool settled = *alloc_state == slurm::JobState::running && ended && listing.now > 0 &&
+                     listing.now - *ended >= 60;
+      v.reason += settled ? " while allocation " + alloc_id + " ran on"
+                          : "; allocation " + alloc_id + " is " +
+                                util::to_lower(slurm::job_state_name(*alloc_state));
+      v.final = settled;
     } else if (listing.steps_checked.count(alloc_id) != 0 && !run.get("step_id").empty()) {
       bool found = std::any_of(listing.steps.begin(), listing.steps.end(), [&](const auto& s) {
         return s.job_id == alloc_id && s.step_id == run.get("step_id");
@@ -444,11 +450,13 @@ Listing list_runs(remote::Remote& remote, const JobContext& context) {
   }
   Listing listing = parse_listing(r.out);
   auto verdicts = judge_runs(listing);
-  if (!verdicts.empty()) {
-    std::vector<std::string> args{context.project};
-    for (const auto& v : verdicts) {
+  std::vector<std::string> args{context.project};
+  for (const auto& v : verdicts) {
+    if (v.final) {
       args.insert(args.end(), {v.run_id, v.state, v.reason});
     }
+  }
+  if (args.size() > 1) {
     auto m = call_helper(remote, context.remote_root, "run_mark", args);
     if (m.exit_code != 0) {
       std::cerr << "tccp: warning: cannot record what happened to lost runs: "

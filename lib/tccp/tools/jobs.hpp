@@ -125,14 +125,19 @@ struct Verdict {
   std::string run_id;
   std::string state;  ///< lost or timeout
   std::string reason; ///< in words, with SLURM's state
+  /// False while SLURM may still say more (a killed run whose allocation is
+  /// ending): shown, not recorded.
+  bool final = true;
 };
 
 /// Applies the cluster's truth to runs that still look alive: a run whose
 /// allocation ended is `timeout` when the allocation hit its time limit and
 /// `lost` otherwise (cancelled from outside, node failure, preemption...),
 /// with the reason; a run whose allocation is alive but whose step is gone
-/// is `lost`. Updates `listing.runs` and returns the verdicts to record on
-/// the cluster.
+/// is `lost`. A run its runner marked `killed` while the allocation still
+/// runs (or completes) gets a provisional verdict until the allocation's
+/// end is known, or for a minute. Updates `listing.runs` and returns the
+/// verdicts (record the final ones on the cluster).
 std::vector<Verdict> judge_runs(Listing& listing);
 
 /// `jobs` for a project: one round trip (plus one to record verdicts, only

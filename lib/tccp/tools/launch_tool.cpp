@@ -304,7 +304,13 @@ int info_action(cli::Context& ctx, const LaunchOptions& opts) {
   long long now = 0;
   std::vector<std::vector<std::string>> stages;
   std::optional<slurm::SqueueJob> alloc;
+  std::vector<slurm::SacctRecord> sacct;
   for (const auto& line : util::split(r.out, '\n')) {
+    if (util::starts_with(line, "sacct|")) {
+      if (auto rec = slurm::parse_sacct_line(line.substr(6))) {
+        sacct.push_back(*rec);
+      }
+    }
     if (util::starts_with(line, "now|")) {
       now = std::atoll(line.c_str() + 4);
     } else if (util::starts_with(line, "stage|")) {
@@ -317,6 +323,18 @@ int info_action(cli::Context& ctx, const LaunchOptions& opts) {
     }
   }
   RunRecord record = parse_run_record(r.out);
+  {
+    // The cluster's truth about a run that still looks alive.
+    Listing one;
+    one.now = now;
+    one.runs.push_back(record);
+    if (alloc) {
+      one.allocations.push_back(*alloc);
+    }
+    one.sacct = sacct;
+    judge_runs(one);
+    record = one.runs.front();
+  }
   proto::Envelope env;
   env.type = "run_info";
   env.data["run"] = run_to_json(record, now);
@@ -386,7 +404,9 @@ int restart_action(cli::Context& ctx, const LaunchOptions& opts) {
   auto context = load_context(opts.job);
   auto remote = connect(context);
   auto record = cancel_run(*remote, context, opts.job);
-  ctx.printer().info("cancelled " + record.id() + "; starting " + record.get("job") + " again");
+  ctx.printer().info((record.state() == "cancelled" ? "cancelled " + record.id()
+                                                     : record.id() + " had " + record.state()) +
+                     "; starting " + record.get("job") + " again");
   std::vector<std::string> user_args{record.get("job")};
   try {
     auto extra = util::shell_split(record.get("extra_args"));

@@ -115,7 +115,7 @@ int end_status(const FollowEnd& end, const term::Printer& printer) {
     return 0;
   }
   std::string msg = end.run_id + " " + (end.state == "timeout" ? "TIMEOUT" : end.state);
-  if (!end.exit_code.empty()) {
+  if (end.state == "failed" && !end.exit_code.empty()) {
     msg += ", exit code " + end.exit_code;
   }
   if (!end.reason.empty()) {

@@ -10,8 +10,7 @@
 #
 #   on_login CMD...     runs CMD as tccpuser on login, in the project, with the
 #                       suite's TCCP_HOME and the built tools on PATH
-#   sync_tree           copies the project to the remote root's mirror (what
-#                       tccp-sync push does)
+#   sync_tree           pushes the project (tccp-sync push)
 #   job_doc [JOB]       prints the job document of JOB (tccp-config resolve)
 #   run_job JOB [ARGS]  the whole pipeline: resolve | ensure | start | attach
 
@@ -84,7 +83,7 @@ jobs_teardown_file() {
 }
 
 sync_tree() {
-  on_login_sh "rm -rf '$JOBS_ROOT/projects/$JOBS_PROJECT/tree' && mkdir -p '$JOBS_ROOT/projects/$JOBS_PROJECT' && cp -R . '$JOBS_ROOT/projects/$JOBS_PROJECT/tree'"
+  on_login tccp-sync -q push </dev/null >/dev/null
 }
 
 job_doc() {
@@ -96,7 +95,7 @@ job_doc() {
 run_job() {
   local job=$1
   shift
-  on_login_sh "tccp-config resolve $job | tccp-alloc ensure | tccp-launch start -- $(jobs_quote "$@") | tccp-logs attach"
+  on_login_sh "tccp-config resolve $job | tccp-alloc ensure | tccp-sync -q push | tccp-launch start -- $(jobs_quote "$@") | tccp-logs attach"
 }
 
 # jobs_quote WORDS...: each word single-quoted for sh.

@@ -149,9 +149,21 @@ TEST(JudgeRuns, StatusReadAgainAfterTheStepsWins) {
   EXPECT_EQ(l.runs[0].state(), "finished");
 }
 
-TEST(JudgeRuns, KilledRunOnALiveAllocationIsLost) {
-  auto l = parse_listing(listing_text("RUNNING", "killed", true, false));
+TEST(JudgeRuns, KilledRunWhileItsAllocationEndsIsLostButNotYetRecorded) {
+  auto l = parse_listing(listing_text("COMPLETING", "killed", false, false));
   auto v = judge_runs(l);
   ASSERT_EQ(v.size(), 1U);
   EXPECT_EQ(v[0].state, "lost");
+  EXPECT_FALSE(v[0].final) << "SLURM will say why the allocation ended";
+  EXPECT_EQ(l.runs[0].state(), "lost");
+}
+
+TEST(JudgeRuns, KilledRunOnAnAllocationThatRunsOnIsLostForGood) {
+  auto text = listing_text("RUNNING", "killed", true, false) +
+              "s|ended_at=2026-12-03T14:20:00Z\n";
+  auto l = parse_listing(text);
+  auto v = judge_runs(l);
+  ASSERT_EQ(v.size(), 1U);
+  EXPECT_TRUE(v[0].final);
+  EXPECT_EQ(v[0].reason, "the step was killed while allocation 22 ran on");
 }
