@@ -84,10 +84,6 @@ EOF
 @test "sync: first push sends the tree in one round trip and previews it on stderr" {
     mkdir -p lib
     printf 'x = 1\n' >lib/util.py
-    # A first call against a cluster may install the helper (once per
-    # cluster); the push counted is the first of this project.
-    run -0 --separate-stderr tccp-sync push
-    rm -rf "$TCCP_HOME/sync" "$REMOTE/projects"
     run -0 --separate-stderr tccp-sync push
     assert_equal "$(jq -r .type <<<"$output")" sync
     assert_equal "$(jq -r .data.sync.round_trips <<<"$output")" 1
