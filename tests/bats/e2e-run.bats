@@ -169,7 +169,7 @@ teardown_file() {
 @test "run: a job's declared port is forwarded to localhost while attached" {
     tccp run web </dev/null >"$BATS_TEST_TMPDIR/web.out" 2>&1 3>&- &
     pid=$!
-    wait_until 90 curl -sf -o "$BATS_TEST_TMPDIR/page" http://127.0.0.1:18766/
+    wait_until 90 curl -sf -m 10 -o "$BATS_TEST_TMPDIR/page" http://127.0.0.1:18766/
     run cat "$BATS_TEST_TMPDIR/page"
     assert_output 'hello through the tunnel'
     wait "$pid"

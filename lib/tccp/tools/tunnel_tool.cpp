@@ -165,6 +165,9 @@ int tunnel(cli::Context& ctx, const std::string& job, std::vector<int> ports) {
     if (n <= 0) {
       continue;
     }
+    // Only the pipes that were polled have revents; ones accepted below
+    // join the next poll.
+    const std::size_t polled = pipes.size();
     std::size_t i = 0;
     for (const auto& l : listeners) {
       if ((fds[i++].revents & POLLIN) != 0) {
@@ -180,7 +183,7 @@ int tunnel(cli::Context& ctx, const std::string& job, std::vector<int> ports) {
         }
       }
     }
-    for (std::size_t k = 0; k < pipes.size(); ++k, i += 2) {
+    for (std::size_t k = 0; k < polled; ++k, i += 2) {
       auto& p = pipes[k];
       if (fds[i].revents != 0 && !p.local_eof && !copy_some(p.local, p.remote)) {
         p.local_eof = true;
