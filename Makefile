@@ -50,7 +50,9 @@ format:
 
 lint: build
 	@find lib cmd tests/unit -name '*.cpp' -o -name '*.hpp' | xargs clang-format --dry-run -Werror
-	@shellcheck -s sh remote/parts/*.sh scripts/*.sh
+	@shellcheck -s sh $(BUILD)/generated/tccp-remote
+	@shellcheck scripts/*.sh tests/cluster/*.sh bench/*.sh examples/*.sh
+	@shellcheck -s bash tests/bats/helpers/*.bash
 	@run-clang-tidy -quiet -p $(BUILD) 'lib/tccp/.*\.cpp$$' >/dev/null 2>&1 || \
 	  clang-tidy -p $(BUILD) --quiet $$(find lib -name '*.cpp') 
 

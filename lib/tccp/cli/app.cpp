@@ -50,7 +50,9 @@ Context::Context(std::string tool, Common& common)
   m_printer.set_quiet(common.quiet);
 }
 
-bool Context::json_output() const { return m_common.json || !util::is_terminal(STDOUT_FILENO); }
+bool Context::json_output() const {
+  return m_common.json || !util::is_terminal(STDOUT_FILENO);
+}
 
 void Context::emit(const proto::Envelope& envelope, const std::function<void()>& human) const {
   if (json_output()) {

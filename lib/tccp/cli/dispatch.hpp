@@ -37,7 +37,8 @@ const std::vector<Verb>& verbs();
 std::optional<Verb> find_verb(const std::string& name);
 
 /// Expands the placeholders of a stage with the user's arguments.
-std::vector<std::string> expand_stage(const Stage& stage, const std::vector<std::string>& user_args);
+std::vector<std::string> expand_stage(const Stage& stage,
+                                      const std::vector<std::string>& user_args);
 
 /// Where `tccp-<name>` lives: the dispatcher's own directory first, then
 /// PATH. nullopt when it is nowhere.

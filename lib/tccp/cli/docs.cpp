@@ -14,7 +14,7 @@ using proto::Json;
 
 // Text for roff: backslashes escaped, hyphens as \-, and a line may not
 // start with a control character.
-std::string roff(const std::string &text) {
+std::string roff(const std::string& text) {
   std::string out;
   bool line_start = true;
   for (char c : text) {
@@ -33,7 +33,7 @@ std::string roff(const std::string &text) {
   return out;
 }
 
-std::string option_label(const Json &opt) {
+std::string option_label(const Json& opt) {
   std::string label;
   if (opt.contains("positional")) {
     std::string name = opt["positional"].get<std::string>();
@@ -41,7 +41,7 @@ std::string option_label(const Json &opt) {
                                         : "[\\fI" + roff(name) + "\\fR]";
   }
   std::vector<std::string> names;
-  for (const auto &n : opt["names"]) {
+  for (const auto& n : opt["names"]) {
     names.push_back("\\fB" + roff(n.get<std::string>()) + "\\fR");
   }
   label = util::join(names, ", ");
@@ -51,10 +51,10 @@ std::string option_label(const Json &opt) {
   return label;
 }
 
-bool is_common_option(const Json &opt) {
+bool is_common_option(const Json& opt) {
   static const std::set<std::string> common{"--help", "--version", "--json", "--quiet",
                                             "--verbose"};
-  for (const auto &n : opt["names"]) {
+  for (const auto& n : opt["names"]) {
     if (common.count(n.get<std::string>()) != 0) {
       return true;
     }
@@ -62,9 +62,9 @@ bool is_common_option(const Json &opt) {
   return false;
 }
 
-std::string positionals(const Json &cmd) {
+std::string positionals(const Json& cmd) {
   std::string out;
-  for (const auto &opt : cmd["options"]) {
+  for (const auto& opt : cmd["options"]) {
     if (opt.contains("positional")) {
       out += " " + option_label(opt);
     }
@@ -72,8 +72,8 @@ std::string positionals(const Json &cmd) {
   return out;
 }
 
-void options_section(std::string &out, const Json &cmd, bool skip_common) {
-  for (const auto &opt : cmd["options"]) {
+void options_section(std::string& out, const Json& cmd, bool skip_common) {
+  for (const auto& opt : cmd["options"]) {
     if ((skip_common && is_common_option(opt)) || opt.contains("positional") ||
         opt["names"].empty()) {
       continue;
@@ -85,7 +85,7 @@ void options_section(std::string &out, const Json &cmd, bool skip_common) {
   }
 }
 
-const char *exit_status_section =
+const char* exit_status_section =
     ".SH EXIT STATUS\n"
     ".TP\n0\nSuccess.\n"
     ".TP\n1\nThe operation ran and failed (the job failed, nothing is free).\n"
@@ -99,13 +99,13 @@ const char *exit_status_section =
     ".TP\n130\nInterrupted.\n";
 
 // A word list for bash/zsh code: only characters safe unquoted.
-std::string words(const std::vector<std::string> &list) {
+std::string words(const std::vector<std::string>& list) {
   return util::join(list, " ");
 }
 
-std::string bash_name(const std::string &tool) {
+std::string bash_name(const std::string& tool) {
   std::string out = tool;
-  for (char &c : out) {
+  for (char& c : out) {
     if (c == '-') {
       c = '_';
     }
@@ -113,7 +113,7 @@ std::string bash_name(const std::string &tool) {
   return out;
 }
 
-std::string short_name(const Json &tool) {
+std::string short_name(const Json& tool) {
   std::string name = tool["name"].get<std::string>();
   return util::starts_with(name, "tccp-") ? name.substr(5) : name;
 }
@@ -124,10 +124,10 @@ struct OptionWords {
   std::vector<std::string> with_dir;
 };
 
-OptionWords option_words(const Json &cmd) {
+OptionWords option_words(const Json& cmd) {
   OptionWords w;
-  for (const auto &opt : cmd["options"]) {
-    for (const auto &n : opt["names"]) {
+  for (const auto& opt : cmd["options"]) {
+    for (const auto& n : opt["names"]) {
       std::string name = n.get<std::string>();
       w.all.push_back(name);
       if (opt.value("takes_value", false)) {
@@ -141,16 +141,16 @@ OptionWords option_words(const Json &cmd) {
   return w;
 }
 
-std::vector<std::string> command_names(const Json &cmd) {
+std::vector<std::string> command_names(const Json& cmd) {
   std::vector<std::string> names;
-  for (const auto &sub : cmd["commands"]) {
+  for (const auto& sub : cmd["commands"]) {
     names.push_back(sub["name"].get<std::string>());
   }
   return names;
 }
 
 // 'text' for zsh/bash single quotes.
-std::string single_quoted(const std::string &text) {
+std::string single_quoted(const std::string& text) {
   std::string out = "'";
   for (char c : text) {
     out += c == '\'' ? std::string("'\\''") : std::string(1, c);
@@ -158,7 +158,7 @@ std::string single_quoted(const std::string &text) {
   return out + "'";
 }
 
-std::string zsh_item(const std::string &name, const std::string &summary) {
+std::string zsh_item(const std::string& name, const std::string& summary) {
   std::string escaped;
   for (char c : name) {
     if (c == ':') {
@@ -170,10 +170,10 @@ std::string zsh_item(const std::string &name, const std::string &summary) {
 }
 } // namespace
 
-std::string render_man_page(const Json &tool, const std::string &version) {
+std::string render_man_page(const Json& tool, const std::string& version) {
   const std::string name = tool["name"].get<std::string>();
   std::string upper = name;
-  for (char &c : upper) {
+  for (char& c : upper) {
     c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   }
   std::string out;
@@ -184,7 +184,7 @@ std::string render_man_page(const Json &tool, const std::string &version) {
   if (tool["commands"].empty()) {
     out += ".B " + roff(name) + "\n[\\fIOPTIONS\\fR]" + positionals(tool) + "\n";
   } else {
-    for (const auto &cmd : tool["commands"]) {
+    for (const auto& cmd : tool["commands"]) {
       out += ".br\n.B " + roff(name) + "\n[\\fIOPTIONS\\fR] \\fB" +
              roff(cmd["name"].get<std::string>()) + "\\fR" + positionals(cmd) + "\n";
     }
@@ -195,7 +195,7 @@ std::string render_man_page(const Json &tool, const std::string &version) {
   }
   if (!tool["commands"].empty()) {
     out += ".SH COMMANDS\n";
-    for (const auto &cmd : tool["commands"]) {
+    for (const auto& cmd : tool["commands"]) {
       out += ".TP\n\\fB" + roff(cmd["name"].get<std::string>()) + "\\fR" + positionals(cmd) + "\n" +
              roff(cmd.value("summary", "")) + "\n";
       std::string sub_options;
@@ -212,7 +212,7 @@ std::string render_man_page(const Json &tool, const std::string &version) {
   return out;
 }
 
-std::string render_dispatcher_man_page(const std::string &version) {
+std::string render_dispatcher_man_page(const std::string& version) {
   std::string out;
   out += ".\\\" Generated by 'make docs' from the verb table of tccp; do not edit.\n";
   out += ".TH TCCP 1 \"\" \"tccp " + roff(version) + "\" \"tccp manual\"\n";
@@ -226,11 +226,11 @@ std::string render_dispatcher_man_page(const std::string &version) {
          "With no arguments on a terminal, \\fBtccp\\fR is the \\fBtccp>\\fR prompt, which "
          "reads the same commands.\n";
   out += ".SH COMMANDS\n";
-  for (const auto &verb : verbs()) {
+  for (const auto& verb : verbs()) {
     std::vector<std::string> parts;
-    for (const auto &stage : verb.stages) {
+    for (const auto& stage : verb.stages) {
       std::vector<std::string> argv{stage.tool};
-      for (const auto &a : stage.args) {
+      for (const auto& a : stage.args) {
         argv.push_back(a == "$@" ? "ARGS..." : a == "$1" ? "JOB" : a == "$rest" ? "ARGS..." : a);
       }
       parts.push_back(util::join(argv, " "));
@@ -239,7 +239,7 @@ std::string render_dispatcher_man_page(const std::string &version) {
            ".\nRuns: " + roff(util::join(parts, " | ")) + "\n";
   }
   out += ".SH TOOLS\nEach tool also runs alone as \\fBtccp\\-\\fR\\fItool\\fR.\n";
-  for (const auto &tool : tools()) {
+  for (const auto& tool : tools()) {
     out += ".TP\n\\fB" + roff(tool.name) + "\\fR\n" + roff(tool.summary) + " (\\fBtccp\\-" +
            roff(tool.name) + "\\fR(1))\n";
   }
@@ -249,14 +249,14 @@ std::string render_dispatcher_man_page(const std::string &version) {
          "The cluster profile and global defaults.\n";
   out += ".SH SEE ALSO\n";
   std::vector<std::string> refs;
-  for (const auto &tool : tools()) {
+  for (const auto& tool : tools()) {
     refs.push_back("\\fBtccp\\-" + roff(tool.name) + "\\fR(1)");
   }
   out += util::join(refs, ", ") + "\n";
   return out;
 }
 
-std::string render_bash_completion(const std::vector<Json> &described) {
+std::string render_bash_completion(const std::vector<Json>& described) {
   std::string out =
       "# bash completion for tccp and its tools.\n"
       "# Generated by 'make docs' from each tool's --describe; do not edit.\n"
@@ -290,12 +290,12 @@ std::string render_bash_completion(const std::vector<Json> &described) {
       "    fi\n"
       "}\n\n";
   std::set<std::string> described_names;
-  for (const auto &tool : described) {
+  for (const auto& tool : described) {
     const std::string name = short_name(tool);
     described_names.insert(name);
     const std::string fn = bash_name(name);
     out += "_tccp_describe_" + fn + "() {\n    case $1 in\n";
-    auto emit = [&](const std::string &label, const Json &cmd) {
+    auto emit = [&](const std::string& label, const Json& cmd) {
       OptionWords w = option_words(cmd);
       out += "    " + label + ")\n";
       out += "        _tccp_cmds='" + words(command_names(cmd)) + "'\n";
@@ -305,7 +305,7 @@ std::string render_bash_completion(const std::vector<Json> &described) {
       out += "        ;;\n";
     };
     emit("''", tool);
-    for (const auto &cmd : tool["commands"]) {
+    for (const auto& cmd : tool["commands"]) {
       emit(cmd["name"].get<std::string>(), cmd);
     }
     out += "    *) _tccp_cmds='' _tccp_opts='' _tccp_vopts='' _tccp_dopts='' ;;\n    esac\n}\n";
@@ -313,10 +313,10 @@ std::string render_bash_completion(const std::vector<Json> &described) {
     out += "complete -F _tccp_" + fn + " tccp-" + name + "\n\n";
   }
   std::vector<std::string> first_words{"--help", "--version", "help"};
-  for (const auto &verb : verbs()) {
+  for (const auto& verb : verbs()) {
     first_words.push_back(verb.name);
   }
-  for (const auto &tool : tools()) {
+  for (const auto& tool : tools()) {
     first_words.push_back(tool.name);
   }
   out += "_tccp() {\n"
@@ -329,8 +329,8 @@ std::string render_bash_completion(const std::vector<Json> &described) {
          "    fi\n"
          "    case ${COMP_WORDS[1]} in\n";
   // Verbs first: `logs` is a verb before it is a tool, as in the dispatcher.
-  for (const auto &verb : verbs()) {
-    const Stage &stage = verb.stages.front();
+  for (const auto& verb : verbs()) {
+    const Stage& stage = verb.stages.front();
     std::string tool = stage.tool.substr(5);
     if (described_names.count(tool) == 0 || stage.args.empty() ||
         util::starts_with(stage.args.front(), "$")) {
@@ -344,7 +344,7 @@ std::string render_bash_completion(const std::vector<Json> &described) {
     out += "            mapfile -t COMPREPLY < <(compgen -f -- \"$cur\")\n";
     out += "        fi\n        ;;\n";
   }
-  for (const auto &name : described_names) {
+  for (const auto& name : described_names) {
     if (find_verb(name)) {
       continue;
     }
@@ -358,16 +358,16 @@ std::string render_bash_completion(const std::vector<Json> &described) {
   return out;
 }
 
-std::string render_zsh_completion(const std::vector<Json> &described) {
+std::string render_zsh_completion(const std::vector<Json>& described) {
   std::vector<std::string> commands{"tccp"};
-  for (const auto &tool : described) {
+  for (const auto& tool : described) {
     commands.push_back(tool["name"].get<std::string>());
   }
   std::string out = "#compdef " + words(commands) + "\n";
   out += "# zsh completion for tccp and its tools.\n"
          "# Generated by 'make docs' from each tool's --describe; do not edit.\n\n";
   std::set<std::string> described_names;
-  for (const auto &tool : described) {
+  for (const auto& tool : described) {
     const std::string name = short_name(tool);
     described_names.insert(name);
     const std::string fn = bash_name(name);
@@ -376,7 +376,7 @@ std::string render_zsh_completion(const std::vector<Json> &described) {
     out += "_tccp_tool_" + fn + "() {\n";
     out += "    local start=$1 sub=$2 i\n    local -a cmds opts dirs\n    cmds=(";
     std::vector<std::string> items;
-    for (const auto &cmd : tool["commands"]) {
+    for (const auto& cmd : tool["commands"]) {
       items.push_back(zsh_item(cmd["name"].get<std::string>(), cmd.value("summary", "")));
     }
     out += util::join(items, " ") + ")\n";
@@ -387,10 +387,10 @@ std::string render_zsh_completion(const std::vector<Json> &described) {
       out += "            " + util::join(command_names(tool), "|") + ") sub=$words[i]; break ;;\n";
     }
     out += "            esac\n        done\n    fi\n";
-    auto option_items = [&](const Json &cmd) {
+    auto option_items = [&](const Json& cmd) {
       std::vector<std::string> list;
-      for (const auto &opt : cmd["options"]) {
-        for (const auto &n : opt["names"]) {
+      for (const auto& opt : cmd["options"]) {
+        for (const auto& n : opt["names"]) {
           list.push_back(zsh_item(n.get<std::string>(), opt.value("description", "")));
         }
       }
@@ -400,7 +400,7 @@ std::string render_zsh_completion(const std::vector<Json> &described) {
     out += "    opts=(" + option_items(tool) + ")\n";
     out += "    dirs=(" + words(top.with_dir) + ")\n";
     out += "    case $sub in\n";
-    for (const auto &cmd : tool["commands"]) {
+    for (const auto& cmd : tool["commands"]) {
       OptionWords w = option_words(cmd);
       out += "    " + cmd["name"].get<std::string>() + ") opts+=(" + option_items(cmd) +
              "); dirs+=(" + words(w.with_dir) + ") ;;\n";
@@ -418,10 +418,10 @@ std::string render_zsh_completion(const std::vector<Json> &described) {
   }
   out += "_tccp_dispatcher() {\n    local -a cmds\n    cmds=(";
   std::vector<std::string> items;
-  for (const auto &verb : verbs()) {
+  for (const auto& verb : verbs()) {
     items.push_back(zsh_item(verb.name, verb.summary));
   }
-  for (const auto &tool : tools()) {
+  for (const auto& tool : tools()) {
     if (!find_verb(tool.name)) {
       items.push_back(zsh_item(tool.name, tool.summary));
     }
@@ -433,8 +433,8 @@ std::string render_zsh_completion(const std::vector<Json> &described) {
          "        return\n"
          "    fi\n"
          "    case $words[2] in\n";
-  for (const auto &verb : verbs()) {
-    const Stage &stage = verb.stages.front();
+  for (const auto& verb : verbs()) {
+    const Stage& stage = verb.stages.front();
     std::string tool = stage.tool.substr(5);
     if (described_names.count(tool) == 0 || stage.args.empty() ||
         util::starts_with(stage.args.front(), "$")) {
@@ -443,24 +443,24 @@ std::string render_zsh_completion(const std::vector<Json> &described) {
     out += "    " + verb.name + ") _tccp_tool_" + bash_name(tool) + " 3 " + stage.args.front() +
            " ;;\n";
   }
-  for (const auto &name : described_names) {
+  for (const auto& name : described_names) {
     if (!find_verb(name)) {
       out += "    " + name + ") _tccp_tool_" + bash_name(name) + " 3 ;;\n";
     }
   }
   out += "    *) _files ;;\n    esac\n}\n\n";
   out += "case $service in\n    tccp) _tccp_dispatcher ;;\n";
-  for (const auto &name : described_names) {
+  for (const auto& name : described_names) {
     out += "    tccp-" + name + ") _tccp_tool_" + bash_name(name) + " 2 ;;\n";
   }
   out += "esac\n";
   return out;
 }
 
-std::vector<std::string> generate_docs(const std::filesystem::path &root) {
+std::vector<std::string> generate_docs(const std::filesystem::path& root) {
   std::filesystem::path bin_dir = std::filesystem::path(util::self_exe_path()).parent_path();
   std::vector<Json> described;
-  for (const auto &tool : tools()) {
+  for (const auto& tool : tools()) {
     auto path = bin_dir / ("tccp-" + tool.name);
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) {
@@ -473,14 +473,14 @@ std::vector<std::string> generate_docs(const std::filesystem::path &root) {
     described.push_back(Json::parse(r.out));
   }
   std::vector<std::string> written;
-  auto write = [&](const std::string &rel, const std::string &text) {
+  auto write = [&](const std::string& rel, const std::string& text) {
     auto path = root / rel;
     std::filesystem::create_directories(path.parent_path());
     util::atomic_write_file(path, text, 0644);
     written.push_back(rel);
   };
   write("man/man1/tccp.1", render_dispatcher_man_page(TCCP_VERSION));
-  for (const auto &tool : described) {
+  for (const auto& tool : described) {
     write("man/man1/" + tool["name"].get<std::string>() + ".1",
           render_man_page(tool, TCCP_VERSION));
   }

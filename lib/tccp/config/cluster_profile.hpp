@@ -44,10 +44,10 @@ ClusterProfile load_cluster_profile();
 /// The profile as JSON with the same field names (timeouts as
 /// alloc_idle_timeout_s, connect_idle_timeout_s; null for unset optionals
 /// and for an empty host or default_partition).
-proto::Json cluster_to_json(const ClusterProfile &profile);
+proto::Json cluster_to_json(const ClusterProfile& profile);
 
 /// Reads cluster_to_json() back; missing fields keep their defaults.
 /// Throws Error(protocol) on a mistyped field.
-ClusterProfile cluster_from_json(const proto::Json &json);
+ClusterProfile cluster_from_json(const proto::Json& json);
 
 } // namespace tccp::config

@@ -21,7 +21,7 @@ enum class Origin {
 };
 
 /// "default", "global", "project", "job".
-const char *origin_name(Origin origin);
+const char* origin_name(Origin origin);
 
 /// SLURM resources of a job.
 struct Resources {
@@ -57,7 +57,7 @@ struct JobSpec {
   std::vector<std::pair<std::string, Origin>> origins;
 
   /// The origin recorded for `path`, or nullopt.
-  std::optional<Origin> origin_of(const std::string &path) const;
+  std::optional<Origin> origin_of(const std::string& path) const;
 };
 
 /// Whether job_to_json() adds the `origins` object.
@@ -68,14 +68,14 @@ enum class WithOrigins { no, yes };
 /// rodata, environment, ports, resources {gpu_type, gpu_count, memory_mb,
 /// cpus, time_limit_s, partition, exclude_nodes}, cluster, and with
 /// WithOrigins::yes an `origins` object (field path -> origin name).
-proto::Json job_to_json(const JobSpec &job, WithOrigins with_origins = WithOrigins::no);
+proto::Json job_to_json(const JobSpec& job, WithOrigins with_origins = WithOrigins::no);
 
 /// Reads a job back from the data of a `job` envelope (fields added by
 /// later tools are ignored). Throws Error(protocol) naming the first
 /// missing or mistyped field.
-JobSpec job_from_json(const proto::Json &data);
+JobSpec job_from_json(const proto::Json& data);
 
 /// A `job` envelope holding job_to_json(job).
-proto::Envelope job_envelope(const JobSpec &job, WithOrigins with_origins = WithOrigins::no);
+proto::Envelope job_envelope(const JobSpec& job, WithOrigins with_origins = WithOrigins::no);
 
 } // namespace tccp::config

@@ -8,60 +8,60 @@ namespace tccp::config {
 namespace {
 using proto::Json;
 
-Json optional_string(const std::optional<std::string> &value) {
+Json optional_string(const std::optional<std::string>& value) {
   return value ? Json(*value) : Json(nullptr);
 }
 
-Json string_or_null(const std::string &value) {
+Json string_or_null(const std::string& value) {
   return value.empty() ? Json(nullptr) : Json(value);
 }
 
-[[noreturn]] void bad_field(const std::string &field, const std::string &expected) {
+[[noreturn]] void bad_field(const std::string& field, const std::string& expected) {
   throw Error(ExitCode::protocol,
               "the job document has no valid '" + field + "' (expected " + expected + ")",
               "pipe in the output of 'tccp-config resolve'");
 }
 
-const Json &member(const Json &object, const std::string &key, const std::string &path,
-                   const std::string &expected) {
+const Json& member(const Json& object, const std::string& key, const std::string& path,
+                   const std::string& expected) {
   if (!object.is_object() || !object.contains(key)) {
     bad_field(path, expected);
   }
   return object.at(key);
 }
 
-std::string get_string(const Json &object, const std::string &key, const std::string &path) {
-  const Json &v = member(object, key, path, "a string");
+std::string get_string(const Json& object, const std::string& key, const std::string& path) {
+  const Json& v = member(object, key, path, "a string");
   if (!v.is_string()) {
     bad_field(path, "a string");
   }
   return v.get<std::string>();
 }
 
-std::optional<std::string> get_optional_string(const Json &object, const std::string &key,
-                                               const std::string &path) {
+std::optional<std::string> get_optional_string(const Json& object, const std::string& key,
+                                               const std::string& path) {
   if (!object.contains(key) || object.at(key).is_null()) {
     return std::nullopt;
   }
   return get_string(object, key, path);
 }
 
-long long get_integer(const Json &object, const std::string &key, const std::string &path) {
-  const Json &v = member(object, key, path, "an integer");
+long long get_integer(const Json& object, const std::string& key, const std::string& path) {
+  const Json& v = member(object, key, path, "an integer");
   if (!v.is_number_integer()) {
     bad_field(path, "an integer");
   }
   return v.get<long long>();
 }
 
-std::vector<std::string> get_strings(const Json &object, const std::string &key,
-                                     const std::string &path) {
-  const Json &v = member(object, key, path, "a list of strings");
+std::vector<std::string> get_strings(const Json& object, const std::string& key,
+                                     const std::string& path) {
+  const Json& v = member(object, key, path, "a list of strings");
   std::vector<std::string> out;
   if (!v.is_array()) {
     bad_field(path, "a list of strings");
   }
-  for (const auto &item : v) {
+  for (const auto& item : v) {
     if (!item.is_string()) {
       bad_field(path, "a list of strings");
     }
@@ -71,7 +71,7 @@ std::vector<std::string> get_strings(const Json &object, const std::string &key,
 }
 } // namespace
 
-const char *origin_name(Origin origin) {
+const char* origin_name(Origin origin) {
   switch (origin) {
   case Origin::defaults: return "default";
   case Origin::global: return "global";
@@ -81,8 +81,8 @@ const char *origin_name(Origin origin) {
   return "default";
 }
 
-std::optional<Origin> JobSpec::origin_of(const std::string &path) const {
-  for (const auto &[p, o] : origins) {
+std::optional<Origin> JobSpec::origin_of(const std::string& path) const {
+  for (const auto& [p, o] : origins) {
     if (p == path) {
       return o;
     }
@@ -90,7 +90,7 @@ std::optional<Origin> JobSpec::origin_of(const std::string &path) const {
   return std::nullopt;
 }
 
-Json cluster_to_json(const ClusterProfile &p) {
+Json cluster_to_json(const ClusterProfile& p) {
   Json j = Json::object();
   j["name"] = p.name;
   j["host"] = string_or_null(p.host);
@@ -105,7 +105,7 @@ Json cluster_to_json(const ClusterProfile &p) {
   j["gpu_partition"] = p.gpu_partition;
   j["runtime"] = p.runtime;
   j["images"] = Json::object();
-  for (const auto &[type, image] : p.images) {
+  for (const auto& [type, image] : p.images) {
     j["images"][type] = image;
   }
   j["modules"] = p.modules;
@@ -118,25 +118,25 @@ Json cluster_to_json(const ClusterProfile &p) {
   return j;
 }
 
-ClusterProfile cluster_from_json(const Json &j) {
+ClusterProfile cluster_from_json(const Json& j) {
   ClusterProfile p;
   if (!j.is_object()) {
     bad_field("cluster", "an object");
   }
-  auto str = [&](const char *key, std::string &out) {
+  auto str = [&](const char* key, std::string& out) {
     if (j.contains(key) && !j.at(key).is_null()) {
       out = get_string(j, key, std::string("cluster.") + key);
     }
   };
-  auto opt = [&](const char *key, std::optional<std::string> &out) {
+  auto opt = [&](const char* key, std::optional<std::string>& out) {
     out = get_optional_string(j, key, std::string("cluster.") + key);
   };
-  auto strings = [&](const char *key, std::vector<std::string> &out) {
+  auto strings = [&](const char* key, std::vector<std::string>& out) {
     if (j.contains(key)) {
       out = get_strings(j, key, std::string("cluster.") + key);
     }
   };
-  auto integer = [&](const char *key, long long &out) {
+  auto integer = [&](const char* key, long long& out) {
     if (j.contains(key)) {
       out = get_integer(j, key, std::string("cluster.") + key);
     }
@@ -156,11 +156,11 @@ ClusterProfile cluster_from_json(const Json &j) {
   str("gpu_partition", p.gpu_partition);
   str("runtime", p.runtime);
   if (j.contains("images")) {
-    const Json &images = j.at("images");
+    const Json& images = j.at("images");
     if (!images.is_object()) {
       bad_field("cluster.images", "an object");
     }
-    for (const auto &[type, image] : images.items()) {
+    for (const auto& [type, image] : images.items()) {
       if (!image.is_string()) {
         bad_field("cluster.images." + type, "a string");
       }
@@ -182,7 +182,7 @@ ClusterProfile cluster_from_json(const Json &j) {
   return p;
 }
 
-Json job_to_json(const JobSpec &job, WithOrigins with_origins) {
+Json job_to_json(const JobSpec& job, WithOrigins with_origins) {
   Json j = Json::object();
   j["project"] = job.project;
   j["project_dir"] = job.project_dir;
@@ -196,11 +196,11 @@ Json job_to_json(const JobSpec &job, WithOrigins with_origins) {
   j["cache"] = job.cache;
   j["rodata"] = job.rodata;
   j["environment"] = Json::object();
-  for (const auto &[name, value] : job.environment) {
+  for (const auto& [name, value] : job.environment) {
     j["environment"][name] = value;
   }
   j["ports"] = job.ports;
-  const Resources &r = job.resources;
+  const Resources& r = job.resources;
   Json res = Json::object();
   res["gpu_type"] = optional_string(r.gpu_type);
   res["gpu_count"] = r.gpu_count;
@@ -213,7 +213,7 @@ Json job_to_json(const JobSpec &job, WithOrigins with_origins) {
   j["cluster"] = cluster_to_json(job.cluster);
   if (with_origins == WithOrigins::yes) {
     Json origins = Json::object();
-    for (const auto &[path, origin] : job.origins) {
+    for (const auto& [path, origin] : job.origins) {
       origins[path] = origin_name(origin);
     }
     j["origins"] = origins;
@@ -221,7 +221,7 @@ Json job_to_json(const JobSpec &job, WithOrigins with_origins) {
   return j;
 }
 
-JobSpec job_from_json(const Json &data) {
+JobSpec job_from_json(const Json& data) {
   if (!data.is_object()) {
     throw Error(ExitCode::protocol, "the job document's data is not an object",
                 "pipe in the output of 'tccp-config resolve'");
@@ -241,28 +241,28 @@ JobSpec job_from_json(const Json &data) {
   job.output = get_string(data, "output", "output");
   job.cache = get_string(data, "cache", "cache");
   job.rodata = get_strings(data, "rodata", "rodata");
-  const Json &env = member(data, "environment", "environment", "an object");
+  const Json& env = member(data, "environment", "environment", "an object");
   if (!env.is_object()) {
     bad_field("environment", "an object");
   }
-  for (const auto &[name, value] : env.items()) {
+  for (const auto& [name, value] : env.items()) {
     if (!value.is_string()) {
       bad_field("environment." + name, "a string");
     }
     job.environment.emplace_back(name, value.get<std::string>());
   }
-  const Json &ports = member(data, "ports", "ports", "a list of integers");
+  const Json& ports = member(data, "ports", "ports", "a list of integers");
   if (!ports.is_array()) {
     bad_field("ports", "a list of integers");
   }
-  for (const auto &port : ports) {
+  for (const auto& port : ports) {
     if (!port.is_number_integer()) {
       bad_field("ports", "a list of integers");
     }
     job.ports.push_back(port.get<int>());
   }
-  const Json &res = member(data, "resources", "resources", "an object");
-  Resources &r = job.resources;
+  const Json& res = member(data, "resources", "resources", "an object");
+  Resources& r = job.resources;
   r.gpu_type = get_optional_string(res, "gpu_type", "resources.gpu_type");
   r.gpu_count = static_cast<int>(get_integer(res, "gpu_count", "resources.gpu_count"));
   r.memory_mb = get_integer(res, "memory_mb", "resources.memory_mb");
@@ -272,7 +272,7 @@ JobSpec job_from_json(const Json &data) {
   r.exclude_nodes = get_strings(res, "exclude_nodes", "resources.exclude_nodes");
   job.cluster = cluster_from_json(member(data, "cluster", "cluster", "an object"));
   if (data.contains("origins") && data.at("origins").is_object()) {
-    for (const auto &[path, origin] : data.at("origins").items()) {
+    for (const auto& [path, origin] : data.at("origins").items()) {
       for (Origin o : {Origin::defaults, Origin::global, Origin::project, Origin::job}) {
         if (origin.is_string() && origin.get<std::string>() == origin_name(o)) {
           job.origins.emplace_back(path, o);
@@ -283,7 +283,7 @@ JobSpec job_from_json(const Json &data) {
   return job;
 }
 
-proto::Envelope job_envelope(const JobSpec &job, WithOrigins with_origins) {
+proto::Envelope job_envelope(const JobSpec& job, WithOrigins with_origins) {
   proto::Envelope env;
   env.type = "job";
   env.data = job_to_json(job, with_origins);

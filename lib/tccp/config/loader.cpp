@@ -66,12 +66,12 @@ std::vector<std::string> allowed_keys(Layer layer) {
   return keys;
 }
 
-bool contains(const std::vector<std::string> &v, const std::string &s) {
+bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
 // What was written, for "got ..." messages.
-std::string what_is(const YAML::Node &node) {
+std::string what_is(const YAML::Node& node) {
   if (!node.IsDefined() || node.IsNull()) {
     return "nothing";
   }
@@ -89,7 +89,7 @@ public:
   Reader(std::string file, std::vector<std::string> extra_gpu_types)
       : m_file(std::move(file)), m_extra_gpu_types(std::move(extra_gpu_types)) {}
 
-  Location at(const YAML::Node &node, const Location &fallback) const {
+  Location at(const YAML::Node& node, const Location& fallback) const {
     const YAML::Mark mark = node.Mark();
     if (mark.is_null() || mark.line < 0) {
       return fallback;
@@ -97,24 +97,24 @@ public:
     return Location{m_file, mark.line + 1, mark.column + 1};
   }
 
-  [[noreturn]] static void fail(const Location &where, const std::string &field,
-                                const std::string &problem, const std::string &expected,
-                                const std::string &hint = {}) {
+  [[noreturn]] static void fail(const Location& where, const std::string& field,
+                                const std::string& problem, const std::string& expected,
+                                const std::string& hint = {}) {
     throw Error(ExitCode::config,
                 where.to_string() + ": " + field + ": " + problem + ", expected " + expected, hint);
   }
 
   // A scalar, or a message "got a list, expected ...".
-  std::string scalar(const YAML::Node &node, const std::string &field, const Location &key_at,
-                     const std::string &expected) const {
+  std::string scalar(const YAML::Node& node, const std::string& field, const Location& key_at,
+                     const std::string& expected) const {
     if (!node.IsScalar()) {
       fail(at(node, key_at), field, "got " + what_is(node), expected);
     }
     return node.Scalar();
   }
 
-  long long integer(const YAML::Node &node, const std::string &field, const Location &key_at,
-                    long long min, long long max, const std::string &expected) const {
+  long long integer(const YAML::Node& node, const std::string& field, const Location& key_at,
+                    long long min, long long max, const std::string& expected) const {
     std::string text = scalar(node, field, key_at, expected);
     auto n = parse_integer(text);
     if (!n) {
@@ -126,7 +126,7 @@ public:
     return *n;
   }
 
-  bool boolean(const YAML::Node &node, const std::string &field, const Location &key_at) const {
+  bool boolean(const YAML::Node& node, const std::string& field, const Location& key_at) const {
     const std::string expected = "true or false";
     std::string text = util::to_lower(scalar(node, field, key_at, expected));
     if (text == "true" || text == "yes" || text == "on") {
@@ -139,8 +139,8 @@ public:
   }
 
   // A path relative to the project root that stays inside it.
-  std::string path(const YAML::Node &node, const std::string &field, const Location &key_at,
-                   const std::string &what) const {
+  std::string path(const YAML::Node& node, const std::string& field, const Location& key_at,
+                   const std::string& what) const {
     const std::string expected = "a path inside the project (e.g. " + what + ")";
     std::string text = scalar(node, field, key_at, expected);
     if (util::trim(text).empty()) {
@@ -160,8 +160,8 @@ public:
     return normal;
   }
 
-  std::vector<std::string> string_list(const YAML::Node &node, const std::string &field,
-                                       const Location &key_at, const std::string &expected,
+  std::vector<std::string> string_list(const YAML::Node& node, const std::string& field,
+                                       const Location& key_at, const std::string& expected,
                                        char split_on = '\0') const {
     std::vector<std::string> out;
     if (node.IsNull()) {
@@ -171,7 +171,7 @@ public:
       if (split_on == '\0') {
         out.push_back(node.Scalar());
       } else {
-        for (const auto &part : util::split(node.Scalar(), split_on)) {
+        for (const auto& part : util::split(node.Scalar(), split_on)) {
           if (!util::trim(part).empty()) {
             out.push_back(util::trim(part));
           }
@@ -189,8 +189,8 @@ public:
     return out;
   }
 
-  std::vector<std::string> path_list(const YAML::Node &node, const std::string &field,
-                                     const Location &key_at) const {
+  std::vector<std::string> path_list(const YAML::Node& node, const std::string& field,
+                                     const Location& key_at) const {
     std::vector<std::string> out;
     if (node.IsNull()) {
       return out;
@@ -208,8 +208,8 @@ public:
     return out;
   }
 
-  std::vector<std::string> args(const YAML::Node &node, const std::string &field,
-                                const Location &key_at) const {
+  std::vector<std::string> args(const YAML::Node& node, const std::string& field,
+                                const Location& key_at) const {
     const std::string expected = "a string of arguments (e.g. \"--epochs 10\") or a list";
     if (node.IsNull()) {
       return {};
@@ -217,7 +217,7 @@ public:
     if (node.IsScalar()) {
       try {
         return util::shell_split(node.Scalar());
-      } catch (const std::invalid_argument &) {
+      } catch (const std::invalid_argument&) {
         fail(at(node, key_at), field, "'" + node.Scalar() + "' has an unterminated quote",
              expected);
       }
@@ -225,8 +225,8 @@ public:
     return string_list(node, field, key_at, expected);
   }
 
-  std::vector<int> ports(const YAML::Node &node, const std::string &field,
-                         const Location &key_at) const {
+  std::vector<int> ports(const YAML::Node& node, const std::string& field,
+                         const Location& key_at) const {
     const std::string expected = "a port number 1-65535";
     std::vector<int> out;
     if (node.IsNull()) {
@@ -247,7 +247,7 @@ public:
   }
 
   std::vector<std::pair<std::string, std::string>>
-  environment(const YAML::Node &node, const std::string &field, const Location &key_at) const {
+  environment(const YAML::Node& node, const std::string& field, const Location& key_at) const {
     std::vector<std::pair<std::string, std::string>> out;
     if (node.IsNull()) {
       return out;
@@ -268,7 +268,7 @@ public:
         fail(name_at, path, "'" + name + "' is not a variable name",
              "letters, digits and '_', not starting with a digit");
       }
-      for (const auto &[existing, value] : out) {
+      for (const auto& [existing, value] : out) {
         if (existing == name) {
           fail(name_at, path, "written twice", "each variable once");
         }
@@ -280,10 +280,10 @@ public:
 
   std::string gpu_types_text() const {
     std::string text;
-    for (const auto &t : known_gpu_types()) {
+    for (const auto& t : known_gpu_types()) {
       text += t + ", ";
     }
-    for (const auto &t : m_extra_gpu_types) {
+    for (const auto& t : m_extra_gpu_types) {
       text += t + ", ";
     }
     return text + "or none";
@@ -292,7 +292,7 @@ public:
   // `gpu: none`, `gpu: a100`, `gpu: a100-80gb:2`. Returns the type (nullopt
   // for none) and the count when written.
   std::pair<std::optional<std::string>, std::optional<int>>
-  gpu(const YAML::Node &node, const std::string &field, const Location &key_at) const {
+  gpu(const YAML::Node& node, const std::string& field, const Location& key_at) const {
     const std::string expected = "a GPU type (" + gpu_types_text() + "), optionally with :COUNT";
     if (node.IsNull()) {
       return {std::nullopt, 0};
@@ -331,8 +331,8 @@ public:
 
   // One layer: the top of config.yaml, the top of tccp.yaml, or one job.
   // Keys handled by the caller (name, jobs, cluster) are skipped here.
-  Settings settings(const YAML::Node &map, Layer layer, const std::string &prefix,
-                    const Location &map_at) const {
+  Settings settings(const YAML::Node& map, Layer layer, const std::string& prefix,
+                    const Location& map_at) const {
     Settings s;
     std::set<std::string> seen;
     std::optional<Location> gpu_at;
@@ -465,7 +465,7 @@ public:
       s.gpu_count = count;
     }
     if (script_at && package_at) {
-      const Location &later =
+      const Location& later =
           script_at->line > package_at->line ||
                   (script_at->line == package_at->line && script_at->column > package_at->column)
               ? *script_at
@@ -478,8 +478,8 @@ public:
     return s;
   }
 
-  void check_known(const std::string &key, const std::string &field, Layer layer,
-                   const std::vector<std::string> &allowed, const Location &key_at) const {
+  void check_known(const std::string& key, const std::string& field, Layer layer,
+                   const std::vector<std::string>& allowed, const Location& key_at) const {
     if (contains(allowed, key)) {
       return;
     }
@@ -504,8 +504,8 @@ public:
          guess ? "did you mean '" + *guess + "'?" : "");
   }
 
-  std::string string_field(const YAML::Node &value, const std::string &field,
-                           const Location &key_at, const std::string &expected) const {
+  std::string string_field(const YAML::Node& value, const std::string& field,
+                           const Location& key_at, const std::string& expected) const {
     std::string text = util::trim(scalar(value, field, key_at, expected));
     if (text.empty()) {
       fail(at(value, key_at), field, "got an empty string", expected);
@@ -513,8 +513,8 @@ public:
     return text;
   }
 
-  std::pair<ClusterProfile, std::vector<std::string>> cluster(const YAML::Node &map,
-                                                              const Location &map_at) const {
+  std::pair<ClusterProfile, std::vector<std::string>> cluster(const YAML::Node& map,
+                                                              const Location& map_at) const {
     ClusterProfile p;
     std::vector<std::string> fields;
     if (map.IsNull()) {
@@ -608,7 +608,7 @@ public:
     return {p, fields};
   }
 
-  const std::string &file() const { return m_file; }
+  const std::string& file() const { return m_file; }
 
 private:
   std::string m_file;
@@ -616,17 +616,17 @@ private:
 };
 
 // The document, or a located message for YAML syntax errors.
-YAML::Node parse_yaml(const std::string &text, const std::string &file) {
+YAML::Node parse_yaml(const std::string& text, const std::string& file) {
   try {
     return YAML::Load(text);
-  } catch (const YAML::ParserException &e) {
+  } catch (const YAML::ParserException& e) {
     Location where{file, e.mark.line + 1, e.mark.column + 1};
     throw Error(ExitCode::config, where.to_string() + ": not valid YAML: " + e.msg,
                 "check the indentation (spaces, not tabs) and quote values with ':' or '#'");
   }
 }
 
-void require_map(const YAML::Node &root, const std::string &file) {
+void require_map(const YAML::Node& root, const std::string& file) {
   if (!root.IsMap()) {
     Reader r(file, {});
     Location where = r.at(root, Location{file, 1, 1});
@@ -636,14 +636,14 @@ void require_map(const YAML::Node &root, const std::string &file) {
   }
 }
 
-void merge_cluster_images(ClusterProfile &profile) {
-  for (const auto &[type, image] : default_images()) {
+void merge_cluster_images(ClusterProfile& profile) {
+  for (const auto& [type, image] : default_images()) {
     profile.images.try_emplace(type, image);
   }
 }
 
 // "~/..." for paths under $HOME, for messages.
-std::string display_path(const std::filesystem::path &path) {
+std::string display_path(const std::filesystem::path& path) {
   std::string home = util::home_dir().string();
   std::string p = path.string();
   if (!home.empty() && home != "/" && util::starts_with(p, home + "/")) {
@@ -652,7 +652,7 @@ std::string display_path(const std::filesystem::path &path) {
   return p;
 }
 
-std::string read_config_file(const std::filesystem::path &path, const std::string &file) {
+std::string read_config_file(const std::filesystem::path& path, const std::string& file) {
   std::ifstream in(path, std::ios::binary);
   std::error_code ec;
   if (!in || std::filesystem::is_directory(path, ec)) {
@@ -675,13 +675,13 @@ std::string Location::to_string() const {
 }
 
 std::filesystem::path tccp_home() {
-  if (const char *env = std::getenv("TCCP_HOME"); env != nullptr && *env != '\0') {
+  if (const char* env = std::getenv("TCCP_HOME"); env != nullptr && *env != '\0') {
     return env;
   }
   return util::home_dir() / ".tccp";
 }
 
-GlobalConfig parse_global(const std::string &text, const std::string &file) {
+GlobalConfig parse_global(const std::string& text, const std::string& file) {
   GlobalConfig g;
   g.exists = true;
   YAML::Node root = parse_yaml(text, file);
@@ -724,7 +724,7 @@ ClusterProfile load_cluster_profile() {
   return load_global().cluster;
 }
 
-std::filesystem::path find_project_root(const std::filesystem::path &start) {
+std::filesystem::path find_project_root(const std::filesystem::path& start) {
   std::filesystem::path dir = std::filesystem::absolute(start).lexically_normal();
   if (dir.has_filename() == false && dir.has_parent_path() && dir != dir.root_path()) {
     dir = dir.parent_path(); // "a/b/" -> "a/b"
@@ -743,8 +743,8 @@ std::filesystem::path find_project_root(const std::filesystem::path &start) {
               "run 'tccp register' to create one here");
 }
 
-Project parse_project(const std::string &text, const std::string &file,
-                      const std::filesystem::path &dir, const GlobalConfig &global) {
+Project parse_project(const std::string& text, const std::string& file,
+                      const std::filesystem::path& dir, const GlobalConfig& global) {
   Project project;
   project.dir = dir;
   project.file = file;
@@ -792,7 +792,7 @@ Project parse_project(const std::string &text, const std::string &file,
           Reader::fail(name_at, field, "'" + name + "' is not a job name",
                        "letters, digits, '_', '-' and '.', starting with a letter or digit");
         }
-        for (const auto &existing : project.jobs) {
+        for (const auto& existing : project.jobs) {
           if (existing.name == name) {
             Reader::fail(name_at, field, "written twice", "each job once");
           }
@@ -824,7 +824,7 @@ Project parse_project(const std::string &text, const std::string &file,
   return project;
 }
 
-Project load_project(const std::filesystem::path &start, const GlobalConfig &global) {
+Project load_project(const std::filesystem::path& start, const GlobalConfig& global) {
   std::filesystem::path root = find_project_root(start);
   std::filesystem::path abs_start = std::filesystem::absolute(start).lexically_normal();
   std::string file = (root / "tccp.yaml").lexically_relative(abs_start).string();
@@ -847,7 +847,7 @@ std::vector<std::string> Project::job_names() const {
     return {"main"};
   }
   std::vector<std::string> names;
-  for (const auto &job : jobs) {
+  for (const auto& job : jobs) {
     names.push_back(job.name);
   }
   return names;

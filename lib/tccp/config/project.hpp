@@ -93,37 +93,37 @@ std::filesystem::path tccp_home();
 GlobalConfig load_global();
 
 /// Parses the text of a global config; `file` names it in messages.
-GlobalConfig parse_global(const std::string &text, const std::string &file);
+GlobalConfig parse_global(const std::string& text, const std::string& file);
 
 /// The nearest directory from `start` upwards holding tccp.yaml (like git
 /// finds .git). Throws Error(config) "no tccp.yaml in ..." with the hint to
 /// run 'tccp register'.
-std::filesystem::path find_project_root(const std::filesystem::path &start);
+std::filesystem::path find_project_root(const std::filesystem::path& start);
 
 /// Finds (from `start` upwards), reads and checks tccp.yaml. Messages name
 /// the file relative to `start`.
-Project load_project(const std::filesystem::path &start, const GlobalConfig &global);
+Project load_project(const std::filesystem::path& start, const GlobalConfig& global);
 
 /// Parses the text of a tccp.yaml at project root `dir`; `file` names it in
 /// messages. Checks every field, and that each job can name a script or a
 /// package. Throws Error(config).
-Project parse_project(const std::string &text, const std::string &file,
-                      const std::filesystem::path &dir, const GlobalConfig &global);
+Project parse_project(const std::string& text, const std::string& file,
+                      const std::filesystem::path& dir, const GlobalConfig& global);
 
 /// Which job `requested` means: the named one, or without a name the only
 /// job (or "main"). Throws Error(usage) for an unknown job (with a did you
 /// mean) or when several jobs exist and none is named.
-std::string choose_job(const Project &project, const std::optional<std::string> &requested);
+std::string choose_job(const Project& project, const std::optional<std::string>& requested);
 
 /// Resolves one job: defaults < global < project < job, then the GPU
 /// auto-bumps (memory 32G, 64G on 80 GB cards; cpus 4; partition the
 /// profile's gpu_partition), which replace defaults only. Pure: reads no
 /// file.
-JobSpec resolve_job(const Project &project, const GlobalConfig &global,
-                    const std::optional<std::string> &requested);
+JobSpec resolve_job(const Project& project, const GlobalConfig& global,
+                    const std::optional<std::string>& requested);
 
 /// Problems worth a warning that are not errors, found on disk: a script
 /// that does not exist in the project.
-std::vector<std::string> check_files(const JobSpec &job);
+std::vector<std::string> check_files(const JobSpec& job);
 
 } // namespace tccp::config

@@ -14,9 +14,9 @@ constexpr int gpu_cpus = 4;
 
 // The layers from the most specific to the least; `job` may be null.
 struct Layers {
-  const Settings *job;
-  const Settings &project;
-  const Settings &global;
+  const Settings* job;
+  const Settings& project;
+  const Settings& global;
 
   // The value of `member` in the most specific layer that writes it.
   template <typename T>
@@ -35,7 +35,7 @@ struct Layers {
 };
 
 template <typename T>
-T take(JobSpec &spec, const std::string &path, const std::optional<std::pair<T, Origin>> &picked,
+T take(JobSpec& spec, const std::string& path, const std::optional<std::pair<T, Origin>>& picked,
        T fallback) {
   if (picked) {
     spec.origins.emplace_back(path, picked->second);
@@ -46,7 +46,7 @@ T take(JobSpec &spec, const std::string &path, const std::optional<std::pair<T, 
 }
 } // namespace
 
-std::string choose_job(const Project &project, const std::optional<std::string> &requested) {
+std::string choose_job(const Project& project, const std::optional<std::string>& requested) {
   auto names = project.job_names();
   if (requested) {
     if (std::find(names.begin(), names.end(), *requested) != names.end()) {
@@ -69,12 +69,12 @@ std::string choose_job(const Project &project, const std::optional<std::string> 
               "e.g. 'tccp run " + names.front() + "'");
 }
 
-JobSpec resolve_job(const Project &project, const GlobalConfig &global,
-                    const std::optional<std::string> &requested) {
+JobSpec resolve_job(const Project& project, const GlobalConfig& global,
+                    const std::optional<std::string>& requested) {
   JobSpec spec;
   spec.job = choose_job(project, requested);
-  const Settings *job = nullptr;
-  for (const auto &entry : project.jobs) {
+  const Settings* job = nullptr;
+  for (const auto& entry : project.jobs) {
     if (entry.name == spec.job) {
       job = &entry.settings;
     }
@@ -119,9 +119,9 @@ JobSpec resolve_job(const Project &project, const GlobalConfig &global,
     if (layer == nullptr) {
       continue;
     }
-    for (const auto &[name, value] : layer->environment) {
+    for (const auto& [name, value] : layer->environment) {
       auto it = std::find_if(spec.environment.begin(), spec.environment.end(),
-                             [&](const auto &kv) { return kv.first == name; });
+                             [&](const auto& kv) { return kv.first == name; });
       if (it == spec.environment.end()) {
         spec.environment.emplace_back(name, value);
       } else {
@@ -129,12 +129,12 @@ JobSpec resolve_job(const Project &project, const GlobalConfig &global,
       }
     }
   }
-  for (const auto &[name, value] : spec.environment) {
+  for (const auto& [name, value] : spec.environment) {
     Origin origin = Origin::global;
     for (auto [layer, o] :
          {std::pair{job, Origin::job}, std::pair{&project.settings, Origin::project}}) {
       if (layer != nullptr && std::any_of(layer->environment.begin(), layer->environment.end(),
-                                          [&](const auto &kv) { return kv.first == name; })) {
+                                          [&](const auto& kv) { return kv.first == name; })) {
         origin = o;
         break;
       }
@@ -144,7 +144,7 @@ JobSpec resolve_job(const Project &project, const GlobalConfig &global,
 
   spec.ports = take(spec, "ports", layers.pick(&Settings::ports), std::vector<int>{});
 
-  Resources &r = spec.resources;
+  Resources& r = spec.resources;
   auto gpu_type = layers.pick(&Settings::gpu_type);
   auto gpu_count = layers.pick(&Settings::gpu_count);
   r.gpu_type = gpu_type ? gpu_type->first : std::nullopt;
@@ -183,8 +183,8 @@ JobSpec resolve_job(const Project &project, const GlobalConfig &global,
     spec.origins.emplace_back("resources.partition", partition->second);
   } else {
     // auto: the GPU partition when a GPU is asked, else the profile's default.
-    const auto &fields = global.cluster_fields;
-    auto written = [&](const char *f) {
+    const auto& fields = global.cluster_fields;
+    auto written = [&](const char* f) {
       return std::find(fields.begin(), fields.end(), f) != fields.end();
     };
     Origin origin = partition ? partition->second : Origin::defaults;
@@ -206,7 +206,7 @@ JobSpec resolve_job(const Project &project, const GlobalConfig &global,
   return spec;
 }
 
-std::vector<std::string> check_files(const JobSpec &job) {
+std::vector<std::string> check_files(const JobSpec& job) {
   std::vector<std::string> warnings;
   std::filesystem::path root(job.project_dir);
   std::error_code ec;
@@ -214,7 +214,7 @@ std::vector<std::string> check_files(const JobSpec &job) {
     warnings.push_back("script '" + *job.script + "' of job '" + job.job +
                        "' is not in the project");
   }
-  for (const auto &dir : job.rodata) {
+  for (const auto& dir : job.rodata) {
     if (!std::filesystem::is_directory(root / dir, ec)) {
       warnings.push_back("rodata directory '" + dir + "' is not in the project");
     }

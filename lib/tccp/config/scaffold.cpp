@@ -31,7 +31,7 @@ const std::string gitignore =
 
 enum class Created { yes, existed };
 
-Created create_exclusive(const std::filesystem::path &path, const std::string &contents) {
+Created create_exclusive(const std::filesystem::path& path, const std::string& contents) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) {
     if (errno == EEXIST) {
@@ -58,7 +58,7 @@ Created create_exclusive(const std::filesystem::path &path, const std::string &c
 }
 } // namespace
 
-const std::string &scaffold_tccp_yaml() {
+const std::string& scaffold_tccp_yaml() {
   static const std::string text =
       "# tccp.yaml: how tccp runs this project on the cluster.\n"
       "# Every field is optional; 'man tccp-config' lists them all.\n"
@@ -76,13 +76,13 @@ const std::string &scaffold_tccp_yaml() {
   return text;
 }
 
-ScaffoldResult scaffold_project(const std::filesystem::path &dir) {
+ScaffoldResult scaffold_project(const std::filesystem::path& dir) {
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
     throw Error(ExitCode::config, "'" + dir.string() + "' is not a directory");
   }
   ScaffoldResult result;
-  auto write = [&](const std::string &name, const std::string &contents) {
+  auto write = [&](const std::string& name, const std::string& contents) {
     if (create_exclusive(dir / name, contents) == Created::yes) {
       result.created.push_back(name);
     } else {

@@ -15,9 +15,9 @@ struct ScaffoldResult {
 /// with a new tccp.yaml, the example script main.py, in `dir`. Never
 /// overwrites: a file that exists (even one created meanwhile) is kept.
 /// Throws Error(config) when `dir` is not a writable directory.
-ScaffoldResult scaffold_project(const std::filesystem::path &dir);
+ScaffoldResult scaffold_project(const std::filesystem::path& dir);
 
 /// The tccp.yaml that scaffold_project() writes.
-const std::string &scaffold_tccp_yaml();
+const std::string& scaffold_tccp_yaml();
 
 } // namespace tccp::config

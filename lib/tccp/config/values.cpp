@@ -31,7 +31,7 @@ std::optional<long long> digits(std::string_view s) {
 // Parses "a", "a:b" or "a:b:c" into up to three numbers.
 std::optional<std::vector<long long>> colon_fields(std::string_view s) {
   std::vector<long long> out;
-  for (const auto &part : util::split(s, ':')) {
+  for (const auto& part : util::split(s, ':')) {
     auto n = digits(part);
     if (!n) {
       return std::nullopt;
@@ -56,7 +56,7 @@ std::optional<long long> parse_time_limit_s(std::string_view text) {
     if (!days || !rest) {
       return std::nullopt;
     }
-    const auto &f = *rest;
+    const auto& f = *rest;
     if (f[0] >= 24 || (f.size() > 1 && f[1] >= 60) || (f.size() > 2 && f[2] >= 60)) {
       return std::nullopt;
     }
@@ -67,7 +67,7 @@ std::optional<long long> parse_time_limit_s(std::string_view text) {
     if (!fields) {
       return std::nullopt;
     }
-    const auto &f = *fields;
+    const auto& f = *fields;
     if (f.size() == 1) { // MM
       total = f[0] * 60;
     } else if (f.size() == 2) { // MM:SS
@@ -179,7 +179,7 @@ std::optional<long long> parse_integer(std::string_view text) {
   return negative ? -*n : *n;
 }
 
-const std::vector<std::string> &known_gpu_types() {
+const std::vector<std::string>& known_gpu_types() {
   static const std::vector<std::string> types{
       "t4",        "p100",        "rtx_6000",  "v100", "a100-40gb", "rtx_a5000", "l40",
       "rtx_a6000", "rtx_6000ada", "a100-80gb", "l40s", "h100",      "a100"};
@@ -190,7 +190,7 @@ bool is_80gb_gpu(std::string_view type) {
   return type == "a100-80gb" || type == "h100";
 }
 
-const std::vector<std::pair<std::string, std::string>> &default_images() {
+const std::vector<std::pair<std::string, std::string>>& default_images() {
   static const std::vector<std::pair<std::string, std::string>> images{
       {"python", "python:3.11-slim"},
       {"python-pytorch", "pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime"},
@@ -198,7 +198,7 @@ const std::vector<std::pair<std::string, std::string>> &default_images() {
   return images;
 }
 
-const std::vector<std::string> &env_types() {
+const std::vector<std::string>& env_types() {
   static const std::vector<std::string> types{"python", "python-pytorch"};
   return types;
 }

@@ -34,16 +34,16 @@ std::optional<long long> parse_integer(std::string_view text);
 
 /// The GPU types of the guide's table, least to most powerful, plus the
 /// family name `a100` its examples use.
-const std::vector<std::string> &known_gpu_types();
+const std::vector<std::string>& known_gpu_types();
 
 /// True for the 80 GB cards (a100-80gb, h100): memory bumps to 64G.
 bool is_80gb_gpu(std::string_view type);
 
 /// The guide's defaults: python -> python:3.11-slim, python-pytorch ->
 /// pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime.
-const std::vector<std::pair<std::string, std::string>> &default_images();
+const std::vector<std::pair<std::string, std::string>>& default_images();
 
 /// The environment types (`type:`): python, python-pytorch.
-const std::vector<std::string> &env_types();
+const std::vector<std::string>& env_types();
 
 } // namespace tccp::config

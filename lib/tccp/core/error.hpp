@@ -32,8 +32,7 @@ ExitCode exit_code_from_name(const std::string& name);
 class Error : public std::runtime_error {
 public:
   Error(ExitCode code, std::string message, std::string hint = {})
-      : std::runtime_error(std::move(message)), m_code(code),
-        m_hint(std::move(hint)) {}
+      : std::runtime_error(std::move(message)), m_code(code), m_hint(std::move(hint)) {}
 
   ExitCode code() const { return m_code; }
   const std::string& hint() const { return m_hint; }

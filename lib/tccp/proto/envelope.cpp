@@ -17,15 +17,16 @@ Json Envelope::to_json() const {
   return j;
 }
 
-std::string Envelope::dump() const { return to_json().dump(); }
+std::string Envelope::dump() const {
+  return to_json().dump();
+}
 
 Envelope parse_envelope(std::string_view text) {
   Json j;
   try {
     j = Json::parse(text);
   } catch (const Json::parse_error& e) {
-    throw Error(ExitCode::protocol,
-                std::string("input is not a tccp JSON document: ") + e.what());
+    throw Error(ExitCode::protocol, std::string("input is not a tccp JSON document: ") + e.what());
   }
   if (!j.is_object() || !j.contains("tccp") || !j["tccp"].is_string()) {
     throw Error(ExitCode::protocol, "input is not a tccp document (no \"tccp\" version field)");
@@ -35,8 +36,7 @@ Envelope parse_envelope(std::string_view text) {
   auto parts = util::split(env.version, '.');
   if (parts.empty() || parts[0] != "1") {
     throw Error(ExitCode::protocol,
-                "input is a tccp " + env.version +
-                    " document, this tccp reads version 1.x",
+                "input is a tccp " + env.version + " document, this tccp reads version 1.x",
                 "upgrade tccp, or use the same tccp version for every tool in the pipe");
   }
   if (!j.contains("type") || !j["type"].is_string()) {
@@ -67,7 +67,9 @@ Envelope make_error(const Error& error, const std::string& tool) {
   return env;
 }
 
-bool is_error(const Envelope& envelope) { return envelope.type == "error"; }
+bool is_error(const Envelope& envelope) {
+  return envelope.type == "error";
+}
 
 ExitCode error_exit_code(const Envelope& envelope) {
   if (envelope.data.contains("exit_code") && envelope.data["exit_code"].is_number_integer()) {
@@ -94,9 +96,8 @@ Envelope read_input(std::istream& in, const std::string& expected_type) {
     throw PassThrough(last, error_exit_code(env));
   }
   if (!expected_type.empty() && env.type != expected_type) {
-    throw Error(ExitCode::protocol,
-                "expected a '" + expected_type + "' document on standard input, got '" +
-                    env.type + "'");
+    throw Error(ExitCode::protocol, "expected a '" + expected_type +
+                                        "' document on standard input, got '" + env.type + "'");
   }
   return env;
 }

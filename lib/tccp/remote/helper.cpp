@@ -31,13 +31,13 @@ std::string helper_path_word(std::string_view remote_root) {
       joined(remote_root, "bin/tccp-remote-" + std::string(generated::remote_helper_hash)));
 }
 
-std::string helper_command(std::string_view remote_root, const std::string &command,
-                           const std::vector<std::string> &args) {
+std::string helper_command(std::string_view remote_root, const std::string& command,
+                           const std::vector<std::string>& args) {
   std::string h = helper_path_word(remote_root);
   std::string line = "test -x " + h + " || exit " + std::to_string(helper_missing_exit) +
                      "; exec " + h + " " + remote_path_word(remote_root) + " " +
                      util::shell_quote(command);
-  for (const auto &a : args) {
+  for (const auto& a : args) {
     line += " " + util::shell_quote(a);
   }
   return line;
@@ -52,7 +52,7 @@ std::string helper_install_command(std::string_view remote_root) {
          " && mv -f " + tmp + " " + final_path;
 }
 
-void install_helper(Remote &remote, std::string_view remote_root) {
+void install_helper(Remote& remote, std::string_view remote_root) {
   ExecResult r = remote.run(helper_install_command(remote_root), generated::remote_helper_script);
   if (r.exit_code != 0) {
     throw Error(ExitCode::refused,
@@ -62,9 +62,9 @@ void install_helper(Remote &remote, std::string_view remote_root) {
   }
 }
 
-ExecResult call_helper(Remote &remote, std::string_view remote_root, const std::string &command,
-                       const std::vector<std::string> &args, std::string_view stdin_data,
-                       const ExecOptions &options) {
+ExecResult call_helper(Remote& remote, std::string_view remote_root, const std::string& command,
+                       const std::vector<std::string>& args, std::string_view stdin_data,
+                       const ExecOptions& options) {
   std::string line = helper_command(remote_root, command, args);
   ExecResult r = remote.run(line, stdin_data, options);
   if (r.exit_code == helper_missing_exit && r.out.empty() && !r.signal) {
@@ -74,10 +74,10 @@ ExecResult call_helper(Remote &remote, std::string_view remote_root, const std::
   return r;
 }
 
-ExecResult call_helper_stream(Remote &remote, std::string_view remote_root,
-                              const std::string &command, const std::vector<std::string> &args,
-                              const Producer &producer, const Sink &on_stdout,
-                              const Sink &on_stderr, const ExecOptions &options) {
+ExecResult call_helper_stream(Remote& remote, std::string_view remote_root,
+                              const std::string& command, const std::vector<std::string>& args,
+                              const Producer& producer, const Sink& on_stdout,
+                              const Sink& on_stderr, const ExecOptions& options) {
   std::string line = helper_command(remote_root, command, args);
   // The helper writes nothing before it runs, so output means it ran.
   bool any_output = false;

@@ -15,7 +15,7 @@
 namespace tccp::remote {
 
 namespace {
-const char *signal_name(int sig) {
+const char* signal_name(int sig) {
   switch (sig) {
   case SIGTERM: return "TERM";
   case SIGKILL: return "KILL";
@@ -35,7 +35,7 @@ struct Child {
   int err = -1;
 };
 
-Child spawn(const std::string &command) {
+Child spawn(const std::string& command) {
   int in[2];
   int out[2];
   int err[2];
@@ -51,7 +51,7 @@ Child spawn(const std::string &command) {
     ::dup2(out[1], 1);
     ::dup2(err[1], 2);
     ::signal(SIGPIPE, SIG_DFL);
-    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char *>(nullptr));
+    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
   ::close(in[0]);
@@ -75,8 +75,8 @@ ExecResult finish(pid_t pid) {
 }
 
 // Drains whatever stdout/stderr have ready; waits up to `wait_ms`.
-void pump(Child &c, const Sink &on_out, const Sink &on_err, int wait_ms, bool want_write,
-          bool *writable) {
+void pump(Child& c, const Sink& on_out, const Sink& on_err, int wait_ms, bool want_write,
+          bool* writable) {
   pollfd fds[3];
   nfds_t n = 0;
   if (c.out >= 0) {
@@ -115,12 +115,12 @@ void pump(Child &c, const Sink &on_out, const Sink &on_err, int wait_ms, bool wa
 }
 } // namespace
 
-ExecResult LocalRemote::run(const std::string &command, std::string_view stdin_data,
-                            const ExecOptions &options) {
+ExecResult LocalRemote::run(const std::string& command, std::string_view stdin_data,
+                            const ExecOptions& options) {
   std::string out;
   std::string err;
   auto result = stream(
-      command, [&](const StdinWriter &w) { w(stdin_data); },
+      command, [&](const StdinWriter& w) { w(stdin_data); },
       [&](std::string_view d) { out.append(d); }, [&](std::string_view d) { err.append(d); },
       options);
   result.out = std::move(out);
@@ -128,9 +128,9 @@ ExecResult LocalRemote::run(const std::string &command, std::string_view stdin_d
   return result;
 }
 
-ExecResult LocalRemote::stream(const std::string &command, const Producer &producer,
-                               const Sink &on_stdout, const Sink &on_stderr,
-                               const ExecOptions & /*options*/) {
+ExecResult LocalRemote::stream(const std::string& command, const Producer& producer,
+                               const Sink& on_stdout, const Sink& on_stderr,
+                               const ExecOptions& /*options*/) {
   Child c = spawn(command);
   ::fcntl(c.in, F_SETFL, O_NONBLOCK);
   StdinWriter writer = [&](std::string_view data) {
@@ -165,22 +165,22 @@ ExecResult LocalRemote::stream(const std::string &command, const Producer &produ
   return finish(c.pid);
 }
 
-int Remote::forward(const std::string &host, int port) {
+int Remote::forward(const std::string& host, int port) {
   throw Error(ExitCode::internal,
               describe() + " cannot forward to " + host + ":" + std::to_string(port));
 }
 
-int LocalRemote::forward(const std::string &host, int port) {
+int LocalRemote::forward(const std::string& host, int port) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
-  addrinfo *res = nullptr;
+  addrinfo* res = nullptr;
   std::string service = std::to_string(port);
   if (::getaddrinfo(host.c_str(), service.c_str(), &hints, &res) != 0) {
     throw Error(ExitCode::unreachable, "cannot resolve '" + host + "'");
   }
   int last = ECONNREFUSED;
-  for (addrinfo *ai = res; ai != nullptr; ai = ai->ai_next) {
+  for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
     int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd < 0) {
       last = errno;
@@ -198,10 +198,10 @@ int LocalRemote::forward(const std::string &host, int port) {
               "cannot connect to " + host + ":" + service + ": " + std::strerror(last));
 }
 
-int LocalRemote::interactive(const std::string &command) {
+int LocalRemote::interactive(const std::string& command) {
   pid_t pid = ::fork();
   if (pid == 0) {
-    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char *>(nullptr));
+    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
   return finish(pid).exit_code;

@@ -32,8 +32,8 @@ public:
       ::close(m_fd);
     }
   }
-  Fd(const Fd &) = delete;
-  Fd &operator=(const Fd &) = delete;
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
   int get() const { return m_fd; }
   int release() {
     int fd = m_fd;
@@ -53,12 +53,12 @@ int poll_timeout(std::chrono::milliseconds idle) {
 // reading of output (so neither side can stall the other).
 class Exchange {
 public:
-  Exchange(int fd, const Sink &out, const Sink &err, std::chrono::milliseconds idle,
+  Exchange(int fd, const Sink& out, const Sink& err, std::chrono::milliseconds idle,
            std::string who)
       : m_fd(fd), m_out(out), m_err(err), m_idle(idle), m_who(std::move(who)) {}
 
   bool done() const { return m_done; }
-  const ExecResult &result() const { return m_result; }
+  const ExecResult& result() const { return m_result; }
 
   /// Delivers whatever output has arrived, without waiting.
   void pump() { read_available(); }
@@ -162,8 +162,8 @@ private:
   }
 
   int m_fd;
-  const Sink &m_out;
-  const Sink &m_err;
+  const Sink& m_out;
+  const Sink& m_err;
   std::chrono::milliseconds m_idle;
   std::string m_who;
   std::string m_in;
@@ -202,8 +202,8 @@ public:
       ::tcsetattr(m_fd, TCSADRAIN, &m_saved);
     }
   }
-  RawTerminal(const RawTerminal &) = delete;
-  RawTerminal &operator=(const RawTerminal &) = delete;
+  RawTerminal(const RawTerminal&) = delete;
+  RawTerminal& operator=(const RawTerminal&) = delete;
 
 private:
   int m_fd;
@@ -233,8 +233,8 @@ public:
       ::close(m_pipe[1]);
     }
   }
-  WinchWatch(const WinchWatch &) = delete;
-  WinchWatch &operator=(const WinchWatch &) = delete;
+  WinchWatch(const WinchWatch&) = delete;
+  WinchWatch& operator=(const WinchWatch&) = delete;
   int fd() const { return m_pipe[0]; }
 
 private:
@@ -242,7 +242,7 @@ private:
   struct sigaction m_old {};
 };
 
-bool window_size(int &cols, int &rows) {
+bool window_size(int& cols, int& rows) {
   winsize ws{};
   for (int fd : {STDIN_FILENO, STDOUT_FILENO}) {
     if (::ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 && ws.ws_row > 0) {
@@ -272,7 +272,7 @@ void write_fd(int fd, std::string_view data) {
   }
 }
 
-int connect_unix(const std::string &path) {
+int connect_unix(const std::string& path) {
   sockaddr_un addr{};
   if (path.size() >= sizeof addr.sun_path) {
     return -1;
@@ -283,7 +283,7 @@ int connect_unix(const std::string &path) {
   if (fd < 0) {
     return -1;
   }
-  if (::connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0) {
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     ::close(fd);
     return -1;
   }
@@ -295,13 +295,13 @@ int connect_unix(const std::string &path) {
 MuxRemote::MuxRemote(std::function<int()> dial, std::string description)
     : m_dial(std::move(dial)), m_description(std::move(description)) {}
 
-ExecResult MuxRemote::run(const std::string &command, std::string_view stdin_data,
-                          const ExecOptions &options) {
+ExecResult MuxRemote::run(const std::string& command, std::string_view stdin_data,
+                          const ExecOptions& options) {
   std::string out;
   std::string err;
   ExecResult r = stream(
       command,
-      [&](const StdinWriter &w) {
+      [&](const StdinWriter& w) {
         if (!stdin_data.empty()) {
           w(stdin_data);
         }
@@ -313,9 +313,9 @@ ExecResult MuxRemote::run(const std::string &command, std::string_view stdin_dat
   return r;
 }
 
-ExecResult MuxRemote::stream(const std::string &command, const Producer &producer,
-                             const Sink &on_stdout, const Sink &on_stderr,
-                             const ExecOptions &options) {
+ExecResult MuxRemote::stream(const std::string& command, const Producer& producer,
+                             const Sink& on_stdout, const Sink& on_stderr,
+                             const ExecOptions& options) {
   Fd fd(m_dial());
   mux::Request req;
   req.op = "exec";
@@ -346,13 +346,13 @@ ExecResult MuxRemote::stream(const std::string &command, const Producer &produce
   return ex.result();
 }
 
-int MuxRemote::interactive(const std::string &command) {
+int MuxRemote::interactive(const std::string& command) {
   bool tty = ::isatty(STDIN_FILENO) != 0;
   mux::Request req;
   req.op = "exec";
   req.command = command;
   req.pty = tty;
-  if (const char *term = std::getenv("TERM"); term != nullptr && *term != '\0') {
+  if (const char* term = std::getenv("TERM"); term != nullptr && *term != '\0') {
     req.term = term;
   }
   window_size(req.cols, req.rows);
@@ -436,7 +436,7 @@ int MuxRemote::interactive(const std::string &command) {
   }
 }
 
-int MuxRemote::forward(const std::string &host, int port) {
+int MuxRemote::forward(const std::string& host, int port) {
   Fd fd(m_dial());
   ssh::request_forward(fd.get(), host, port);
   int flags = ::fcntl(fd.get(), F_GETFL);
@@ -450,15 +450,15 @@ SshRemote::SshRemote(std::unique_ptr<ssh::Connection> connection)
 
 SshRemote::~SshRemote() = default;
 
-std::unique_ptr<Remote> connect_direct(const ssh::Target &target, ssh::ConnectContext &ctx) {
+std::unique_ptr<Remote> connect_direct(const ssh::Target& target, ssh::ConnectContext& ctx) {
   auto session = ssh::Session::connect(target, ctx);
   ssh::MuxOptions opts;
   auto connection = std::make_unique<ssh::Connection>(std::move(session), std::move(opts));
   return std::make_unique<SshRemote>(std::move(connection));
 }
 
-std::unique_ptr<Remote> connect_master(const std::string &socket_path,
-                                       const std::string &description) {
+std::unique_ptr<Remote> connect_master(const std::string& socket_path,
+                                       const std::string& description) {
   int probe = connect_unix(socket_path);
   if (probe < 0) {
     return nullptr;
@@ -478,7 +478,7 @@ std::unique_ptr<Remote> connect_master(const std::string &socket_path,
       who);
 }
 
-std::optional<std::string> ask_master(const std::string &socket_path, const std::string &op) {
+std::optional<std::string> ask_master(const std::string& socket_path, const std::string& op) {
   int raw = connect_unix(socket_path);
   if (raw < 0) {
     return std::nullopt;

@@ -22,12 +22,12 @@ public:
   /// and closes it); `description` names the cluster in messages.
   MuxRemote(std::function<int()> dial, std::string description);
 
-  ExecResult run(const std::string &command, std::string_view stdin_data = {},
-                 const ExecOptions &options = {}) override;
-  ExecResult stream(const std::string &command, const Producer &producer, const Sink &on_stdout,
-                    const Sink &on_stderr, const ExecOptions &options = {}) override;
-  int interactive(const std::string &command) override;
-  int forward(const std::string &host, int port) override;
+  ExecResult run(const std::string& command, std::string_view stdin_data = {},
+                 const ExecOptions& options = {}) override;
+  ExecResult stream(const std::string& command, const Producer& producer, const Sink& on_stdout,
+                    const Sink& on_stderr, const ExecOptions& options = {}) override;
+  int interactive(const std::string& command) override;
+  int forward(const std::string& host, int port) override;
   std::string describe() const override { return m_description; }
 
 private:
@@ -41,8 +41,8 @@ class SshRemote : public MuxRemote {
 public:
   explicit SshRemote(std::unique_ptr<ssh::Connection> connection);
   ~SshRemote() override;
-  SshRemote(const SshRemote &) = delete;
-  SshRemote &operator=(const SshRemote &) = delete;
+  SshRemote(const SshRemote&) = delete;
+  SshRemote& operator=(const SshRemote&) = delete;
 
 private:
   std::unique_ptr<ssh::Connection> m_connection;
@@ -50,16 +50,16 @@ private:
 
 /// Connects directly (may prompt through ctx.prompter) and returns the
 /// remote. Throws like ssh::Session::connect.
-std::unique_ptr<Remote> connect_direct(const ssh::Target &target, ssh::ConnectContext &ctx);
+std::unique_ptr<Remote> connect_direct(const ssh::Target& target, ssh::ConnectContext& ctx);
 
 /// The client of a running tccp-connect master listening on `socket_path`,
 /// or nullptr when none answers there.
-std::unique_ptr<Remote> connect_master(const std::string &socket_path,
-                                       const std::string &description);
+std::unique_ptr<Remote> connect_master(const std::string& socket_path,
+                                       const std::string& description);
 
 /// Sends a one-line request ("status", "stop") to the master at
 /// `socket_path` and returns its one-line JSON answer; nullopt when no
 /// master answers.
-std::optional<std::string> ask_master(const std::string &socket_path, const std::string &op);
+std::optional<std::string> ask_master(const std::string& socket_path, const std::string& op);
 
 } // namespace tccp::remote

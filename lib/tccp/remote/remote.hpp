@@ -30,7 +30,7 @@ using StdinWriter = std::function<void(std::string_view)>;
 
 /// Produces the command's stdin by calling the writer any number of times;
 /// stdin is closed (EOF) when it returns.
-using Producer = std::function<void(const StdinWriter &)>;
+using Producer = std::function<void(const StdinWriter&)>;
 
 struct ExecOptions {
   /// No output for this long ends the command with Error(unreachable);
@@ -45,28 +45,28 @@ public:
   /// Runs `command`, feeds it `stdin_data`, collects stdout and stderr.
   /// Throws Error(unreachable) when the connection fails or times out; a
   /// non-zero exit is not an error here (see exit_code).
-  virtual ExecResult run(const std::string &command, std::string_view stdin_data = {},
-                         const ExecOptions &options = {}) = 0;
+  virtual ExecResult run(const std::string& command, std::string_view stdin_data = {},
+                         const ExecOptions& options = {}) = 0;
 
   /// Runs `command` with its stdin produced by `producer` and its output
   /// handed to the sinks as it arrives, without buffering it whole. out/err
   /// in the result are empty.
-  virtual ExecResult stream(const std::string &command, const Producer &producer,
-                            const Sink &on_stdout, const Sink &on_stderr,
-                            const ExecOptions &options = {}) = 0;
+  virtual ExecResult stream(const std::string& command, const Producer& producer,
+                            const Sink& on_stdout, const Sink& on_stderr,
+                            const ExecOptions& options = {}) = 0;
 
   /// Runs `command` on a pseudo-terminal wired to this process's terminal
   /// (raw mode, window size changes follow; Ctrl+C reaches the remote
   /// program); returns its exit status (128+N when killed by signal N). An
   /// empty command is the login shell. Without a terminal on stdin, no pty
   /// is requested and stdin is passed through.
-  virtual int interactive(const std::string &command) = 0;
+  virtual int interactive(const std::string& command) = 0;
 
   /// Opens a byte stream to `host`:`port` as seen from the cluster's login
   /// host (an SSH direct-tcpip channel): returns a connected socket the
   /// caller owns and closes. shutdown(SHUT_WR) on it sends EOF. Throws
   /// Error(unreachable) when the cluster cannot connect there.
-  virtual int forward(const std::string &host, int port);
+  virtual int forward(const std::string& host, int port);
 
   /// A short name for messages ("tccpuser@login").
   virtual std::string describe() const = 0;
@@ -76,12 +76,12 @@ public:
 /// that is this machine.
 class LocalRemote : public Remote {
 public:
-  ExecResult run(const std::string &command, std::string_view stdin_data = {},
-                 const ExecOptions &options = {}) override;
-  ExecResult stream(const std::string &command, const Producer &producer, const Sink &on_stdout,
-                    const Sink &on_stderr, const ExecOptions &options = {}) override;
-  int interactive(const std::string &command) override;
-  int forward(const std::string &host, int port) override;
+  ExecResult run(const std::string& command, std::string_view stdin_data = {},
+                 const ExecOptions& options = {}) override;
+  ExecResult stream(const std::string& command, const Producer& producer, const Sink& on_stdout,
+                    const Sink& on_stderr, const ExecOptions& options = {}) override;
+  int interactive(const std::string& command) override;
+  int forward(const std::string& host, int port) override;
   std::string describe() const override { return "localhost"; }
 };
 

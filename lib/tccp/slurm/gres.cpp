@@ -52,8 +52,8 @@ std::vector<Gres> parse_gres(std::string_view field) {
     g.name = parts[0];
     if (parts.size() == 2) {
       // "gpu:2" (untyped with count) or "gpu:a100" (typed, count 1).
-      bool numeric = !parts[1].empty() &&
-                     parts[1].find_first_not_of("0123456789") == std::string::npos;
+      bool numeric =
+          !parts[1].empty() && parts[1].find_first_not_of("0123456789") == std::string::npos;
       if (numeric) {
         g.count = to_long(parts[1]);
       } else {
@@ -130,7 +130,8 @@ std::vector<NodeGpus> parse_gpu_nodes(std::string_view sinfo_output) {
 
 bool node_usable(std::string_view state) {
   auto s = util::to_lower(state);
-  for (const char* bad : {"down", "drain", "fail", "maint", "reserved", "unknown", "not_responding"}) {
+  for (const char* bad :
+       {"down", "drain", "fail", "maint", "reserved", "unknown", "not_responding"}) {
     if (s.find(bad) != std::string::npos) {
       return false;
     }

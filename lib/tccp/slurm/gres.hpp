@@ -21,10 +21,10 @@ std::vector<Gres> parse_gres(std::string_view field);
 /// One line of the GPU query: one (node, partition) pair.
 struct NodeGpus {
   std::string node;
-  std::string partition;   ///< without the default marker '*'
+  std::string partition; ///< without the default marker '*'
   bool default_partition = false;
-  std::string state;       ///< idle, mixed, allocated, drained, down...
-  std::string gpu_type;    ///< empty for untyped
+  std::string state;    ///< idle, mixed, allocated, drained, down...
+  std::string gpu_type; ///< empty for untyped
   long gpus_total = 0;
   long gpus_used = 0;
   long cpus_idle = 0;

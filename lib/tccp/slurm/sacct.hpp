@@ -11,7 +11,7 @@ namespace tccp::slurm {
 
 /// One line of `sacct -P -n -o <sacct_format>`.
 struct SacctRecord {
-  std::string job_id;  ///< "4" or "4.0" / "4.batch" for steps
+  std::string job_id; ///< "4" or "4.0" / "4.batch" for steps
   JobState state = JobState::other;
   std::string state_text; ///< as printed, e.g. "CANCELLED by 1001"
   int exit_code = 0;      ///< the part before ':' of ExitCode

@@ -19,8 +19,8 @@ std::string choose_partition(const ResourceRequest& request, const std::string& 
 
 std::vector<std::string> holder_sbatch_options(const ResourceRequest& request,
                                                const std::string& job_name) {
-  std::vector<std::string> args{"--parsable", "--job-name=" + job_name, "--no-requeue",
-                                "--nodes=1", "--ntasks=1"};
+  std::vector<std::string> args{"--parsable", "--job-name=" + job_name, "--no-requeue", "--nodes=1",
+                                "--ntasks=1"};
   if (request.gpu.count > 0) {
     std::string gres = "--gres=gpu:";
     if (!request.gpu.type.empty()) {
@@ -115,14 +115,14 @@ Error explain_sbatch_refusal(std::string_view stderr_text, const ResourceRequest
                  "see 'tccp gpus' for the types it has");
   }
   if (has("QOS") || has("qos") || has("accounting/QOS policy")) {
-    return Error(ExitCode::refused, "your QOS or account limits refuse " +
-                                        describe_request(request) + suffix,
+    return Error(ExitCode::refused,
+                 "your QOS or account limits refuse " + describe_request(request) + suffix,
                  "ask for fewer resources or less time, or wait for your other jobs to end");
   }
   if (has("time limit")) {
     return Error(ExitCode::refused,
-                 "the cluster refuses a time limit of " +
-                     format_time_limit(request.time_limit_s) + suffix,
+                 "the cluster refuses a time limit of " + format_time_limit(request.time_limit_s) +
+                     suffix,
                  "lower 'time:' in tccp.yaml");
   }
   if (has("account")) {
@@ -153,8 +153,8 @@ bool covers(const SqueueJob& a, const ResourceRequest& r) {
   if (!r.partition.empty() && a.partition != r.partition) {
     return false;
   }
-  if (a.node && std::find(r.exclude_nodes.begin(), r.exclude_nodes.end(), *a.node) !=
-                    r.exclude_nodes.end()) {
+  if (a.node &&
+      std::find(r.exclude_nodes.begin(), r.exclude_nodes.end(), *a.node) != r.exclude_nodes.end()) {
     return false;
   }
   return a.time_left.covers(r.time_limit_s);

@@ -13,11 +13,11 @@ namespace tccp::slurm {
 
 /// What an allocation must provide (from the job's resolved resources).
 struct ResourceRequest {
-  GpuSpec gpu;                   ///< count 0 = no GPU
+  GpuSpec gpu; ///< count 0 = no GPU
   long long memory_mb = 4096;
   int cpus = 1;
   long long time_limit_s = 3600;
-  std::string partition;         ///< empty: let SLURM pick its default
+  std::string partition; ///< empty: let SLURM pick its default
   std::vector<std::string> exclude_nodes;
 };
 

@@ -46,8 +46,8 @@ GpuSpec parse_gpu_gres(std::string_view text) {
     if (parts.size() == 1) {
       spec.count = 1;
     } else if (parts.size() == 2) {
-      bool numeric = !parts[1].empty() &&
-                     parts[1].find_first_not_of("0123456789") == std::string::npos;
+      bool numeric =
+          !parts[1].empty() && parts[1].find_first_not_of("0123456789") == std::string::npos;
       if (numeric) {
         spec.count = to_int(parts[1]);
       } else {

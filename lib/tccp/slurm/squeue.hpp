@@ -29,8 +29,8 @@ GpuSpec parse_gpu_gres(std::string_view text);
 struct SqueueJob {
   std::string id;
   JobState state = JobState::other;
-  std::string state_name;         ///< as SLURM printed it ("RUNNING")
-  std::optional<std::string> node;///< nullopt while pending
+  std::string state_name;          ///< as SLURM printed it ("RUNNING")
+  std::optional<std::string> node; ///< nullopt while pending
   std::string partition;
   GpuSpec gpu;
   std::optional<long long> memory_mb; ///< per node
@@ -40,7 +40,7 @@ struct SqueueJob {
   Duration elapsed;
   std::optional<long long> start_time; ///< epoch seconds (expected start while pending)
   std::optional<long long> submit_time;
-  std::string reason;             ///< pending reason or "None"
+  std::string reason; ///< pending reason or "None"
   std::string name;
 };
 

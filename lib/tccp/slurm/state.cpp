@@ -60,8 +60,7 @@ constexpr std::array<Reason, 24> reasons{{
     {"PartitionInactive", "the partition is inactive", true},
     {"BadConstraints", "no node can ever satisfy what it asks for", true},
     {"QOSMaxWallDurationPerJobLimit", "its time limit is above what your QOS allows", true},
-    {"AssocMaxWallDurationPerJobLimit", "its time limit is above what your account allows",
-     true},
+    {"AssocMaxWallDurationPerJobLimit", "its time limit is above what your account allows", true},
     {"InvalidQOS", "its QOS is not valid for you", true},
 }};
 } // namespace

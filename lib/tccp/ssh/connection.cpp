@@ -16,7 +16,7 @@ Connection::Connection(std::unique_ptr<Session> session, MuxOptions options)
   m_thread = std::thread([this] {
     try {
       m_server->run();
-    } catch (const std::exception &e) {
+    } catch (const std::exception& e) {
       // The loop only throws on a broken poll(); clients see their sockets
       // close and report the connection as lost.
       std::cerr << "tccp: connection loop for " << m_describe << " ended: " << e.what() << '\n';
@@ -41,7 +41,7 @@ int Connection::dial() {
   return sv[0];
 }
 
-int Connection::open_forward(const std::string &host, int port) {
+int Connection::open_forward(const std::string& host, int port) {
   int fd = dial();
   try {
     request_forward(fd, host, port);
@@ -52,7 +52,7 @@ int Connection::open_forward(const std::string &host, int port) {
   return fd;
 }
 
-void request_forward(int fd, const std::string &host, int port) {
+void request_forward(int fd, const std::string& host, int port) {
   mux::Request r;
   r.op = "forward";
   r.host = host;

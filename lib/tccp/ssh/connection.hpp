@@ -17,8 +17,8 @@ public:
   Connection(std::unique_ptr<Session> session, MuxOptions options);
   /// Stops the loop, joins its thread and closes the session.
   ~Connection();
-  Connection(const Connection &) = delete;
-  Connection &operator=(const Connection &) = delete;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
 
   /// A new client socket served by the loop; the caller owns it.
   int dial();
@@ -26,10 +26,10 @@ public:
   /// A byte stream to host:port opened from the server side (direct-tcpip);
   /// the caller owns the fd. Throws Error(unreachable) when the server
   /// cannot connect there.
-  int open_forward(const std::string &host, int port);
+  int open_forward(const std::string& host, int port);
 
   /// "user@host".
-  const std::string &describe() const { return m_describe; }
+  const std::string& describe() const { return m_describe; }
 
   MuxStatus status() const { return m_server->status(); }
 
@@ -42,6 +42,6 @@ private:
 /// Sends a forward request on a connected client socket and waits for the
 /// answer; on success the socket is the raw stream. Throws the server's
 /// failure as an Error.
-void request_forward(int fd, const std::string &host, int port);
+void request_forward(int fd, const std::string& host, int port);
 
 } // namespace tccp::ssh

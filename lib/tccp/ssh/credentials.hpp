@@ -25,19 +25,19 @@ public:
   explicit CredentialStore(std::filesystem::path state_dir);
 
   /// The stored password for `account` ("user@host:port"), if any.
-  std::optional<Secret> load_password(const std::string &account) const;
+  std::optional<Secret> load_password(const std::string& account) const;
 
   /// Stores (replaces) the password for `account`. Throws Error(config)
   /// when it cannot be written.
-  StoredWhere store_password(const std::string &account, const Secret &password) const;
+  StoredWhere store_password(const std::string& account, const Secret& password) const;
 
   /// Forgets the password for `account` (no error when there is none).
-  void erase_password(const std::string &account) const;
+  void erase_password(const std::string& account) const;
 
   /// True when a desktop keyring is reachable (secret-tool and a session bus).
   static bool keyring_available();
 
-  const std::filesystem::path &file() const { return m_file; }
+  const std::filesystem::path& file() const { return m_file; }
 
 private:
   std::filesystem::path m_dir;

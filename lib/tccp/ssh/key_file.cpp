@@ -9,7 +9,7 @@ namespace tccp::ssh {
 namespace {
 
 // Reads one SSH "string" (uint32 length + bytes) at `pos`.
-std::optional<std::string_view> read_string(std::string_view s, std::size_t &pos) {
+std::optional<std::string_view> read_string(std::string_view s, std::size_t& pos) {
   if (pos + 4 > s.size()) {
     return std::nullopt;
   }
@@ -30,7 +30,7 @@ std::optional<std::string_view> read_string(std::string_view s, std::size_t &pos
 std::string pem_body(std::string_view text) {
   std::string body;
   bool in = false;
-  for (const auto &raw : util::split(text, '\n')) {
+  for (const auto& raw : util::split(text, '\n')) {
     std::string line = util::trim(raw);
     if (util::starts_with(line, "-----BEGIN")) {
       in = true;
@@ -52,7 +52,7 @@ bool libssh2_cipher_ok(std::string_view cipher) {
          cipher == "aes256-cbc" || cipher == "3des-cbc";
 }
 
-void judge(KeyFileInfo &info) {
+void judge(KeyFileInfo& info) {
   if (info.type == "ssh-rsa") {
     info.problem = rsa_key_problem();
     info.fix = rsa_key_fix();
@@ -116,11 +116,11 @@ KeyFileInfo inspect_key_text(std::string_view text) {
   return info;
 }
 
-std::optional<KeyFileInfo> inspect_key_file(const std::filesystem::path &path) {
+std::optional<KeyFileInfo> inspect_key_file(const std::filesystem::path& path) {
   std::optional<std::string> text;
   try {
     text = util::read_file_if_exists(path);
-  } catch (const std::exception &e) {
+  } catch (const std::exception& e) {
     KeyFileInfo info;
     info.problem = std::string("cannot read it: ") + e.what();
     return info;
@@ -134,7 +134,7 @@ std::optional<KeyFileInfo> inspect_key_file(const std::filesystem::path &path) {
     std::optional<std::string> pub;
     try {
       pub = util::read_file_if_exists(path.string() + ".pub");
-    } catch (const std::exception &) {
+    } catch (const std::exception&) {
       pub.reset();
     }
     if (pub) {

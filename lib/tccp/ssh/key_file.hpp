@@ -22,7 +22,7 @@ KeyFileInfo inspect_key_text(std::string_view text);
 /// Inspects the key at `path`; nullopt when the file does not exist. The
 /// public half `path`.pub, when present, decides the type of keys whose
 /// private format does not say it.
-std::optional<KeyFileInfo> inspect_key_file(const std::filesystem::path &path);
+std::optional<KeyFileInfo> inspect_key_file(const std::filesystem::path& path);
 
 /// The one-line explanation for RSA keys, shared by files and agent
 /// identities: libssh2 1.10 signs only with ssh-rsa (SHA-1), which OpenSSH

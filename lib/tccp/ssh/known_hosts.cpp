@@ -36,16 +36,16 @@ std::string hmac_sha1(std::string_view key, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   ::HMAC(EVP_sha1(), key.data(), static_cast<int>(key.size()),
-         reinterpret_cast<const unsigned char *>(data.data()), data.size(), out, &len);
-  return std::string(reinterpret_cast<const char *>(out), len);
+         reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
+  return std::string(reinterpret_cast<const char*>(out), len);
 }
 
 } // namespace
 
 std::string base64_encode(std::string_view bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  int n = ::EVP_EncodeBlock(reinterpret_cast<unsigned char *>(out.data()),
-                            reinterpret_cast<const unsigned char *>(bytes.data()),
+  int n = ::EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                            reinterpret_cast<const unsigned char*>(bytes.data()),
                             static_cast<int>(bytes.size()));
   out.resize(static_cast<std::size_t>(n));
   return out;
@@ -56,8 +56,8 @@ std::optional<std::string> base64_decode(std::string_view text) {
     return std::nullopt;
   }
   std::string out(3 * text.size() / 4 + 1, '\0');
-  int n = ::EVP_DecodeBlock(reinterpret_cast<unsigned char *>(out.data()),
-                            reinterpret_cast<const unsigned char *>(text.data()),
+  int n = ::EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                            reinterpret_cast<const unsigned char*>(text.data()),
                             static_cast<int>(text.size()));
   if (n < 0) {
     return std::nullopt;
@@ -87,9 +87,9 @@ std::string key_type_of_blob(std::string_view blob) {
 
 std::string fingerprint_sha256(std::string_view blob) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
-  ::SHA256(reinterpret_cast<const unsigned char *>(blob.data()), blob.size(), digest);
+  ::SHA256(reinterpret_cast<const unsigned char*>(blob.data()), blob.size(), digest);
   std::string b64 =
-      base64_encode(std::string_view(reinterpret_cast<const char *>(digest), sizeof digest));
+      base64_encode(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
   while (!b64.empty() && b64.back() == '=') {
     b64.pop_back();
   }
@@ -103,11 +103,11 @@ std::string known_hosts_name(std::string_view host, int port) {
   return "[" + std::string(host) + "]:" + std::to_string(port);
 }
 
-void KnownHosts::load(const std::filesystem::path &path) {
+void KnownHosts::load(const std::filesystem::path& path) {
   std::optional<std::string> text;
   try {
     text = util::read_file_if_exists(path);
-  } catch (const std::exception &) {
+  } catch (const std::exception&) {
     // An unreadable file is treated like a missing one: it cannot vouch for
     // any key, and the check then reports the host as unknown.
     return;
@@ -117,17 +117,17 @@ void KnownHosts::load(const std::filesystem::path &path) {
   }
 }
 
-void KnownHosts::add_text(std::string_view text, const std::string &origin) {
+void KnownHosts::add_text(std::string_view text, const std::string& origin) {
   int lineno = 0;
-  for (const auto &raw : util::split(text, '\n')) {
+  for (const auto& raw : util::split(text, '\n')) {
     ++lineno;
     std::string line = util::trim(raw);
     if (line.empty() || line.front() == '#') {
       continue;
     }
     std::vector<std::string> f;
-    for (auto &w : util::split(line, ' ')) {
-      for (auto &x : util::split(w, '\t')) {
+    for (auto& w : util::split(line, ' ')) {
+      for (auto& x : util::split(w, '\t')) {
         if (!x.empty()) {
           f.push_back(x);
         }
@@ -149,7 +149,7 @@ void KnownHosts::add_text(std::string_view text, const std::string &origin) {
       ++m_bad_lines;
       continue;
     }
-    const std::string &hosts = f[i];
+    const std::string& hosts = f[i];
     e.key_type = f[i + 1];
     if (!known_key_type(e.key_type)) {
       continue; // a type tccp cannot meet (certificates, future types)
@@ -177,12 +177,12 @@ void KnownHosts::add_text(std::string_view text, const std::string &origin) {
   }
 }
 
-bool KnownHosts::names(const Entry &e, const std::string &name) const {
+bool KnownHosts::names(const Entry& e, const std::string& name) const {
   if (!e.hash.empty()) {
     return hmac_sha1(e.salt, name) == e.hash;
   }
   bool matched = false;
-  for (const auto &p : e.patterns) {
+  for (const auto& p : e.patterns) {
     if (p.empty()) {
       continue;
     }
@@ -201,8 +201,8 @@ HostKeyCheck KnownHosts::check(std::string_view host, int port, std::string_view
   std::string name = known_hosts_name(host, port);
   std::string type = key_type_of_blob(blob);
   HostKeyCheck result;
-  const Entry *mismatch = nullptr;
-  for (const auto &e : m_entries) {
+  const Entry* mismatch = nullptr;
+  for (const auto& e : m_entries) {
     if (!names(e, name)) {
       continue;
     }
@@ -244,7 +244,7 @@ HostKeyCheck KnownHosts::check(std::string_view host, int port, std::string_view
 std::vector<std::string> KnownHosts::known_types(std::string_view host, int port) const {
   std::string name = known_hosts_name(host, port);
   std::vector<std::string> out;
-  for (const auto &e : m_entries) {
+  for (const auto& e : m_entries) {
     if (!e.revoked && names(e, name) &&
         std::find(out.begin(), out.end(), e.key_type) == out.end()) {
       out.push_back(e.key_type);
@@ -253,7 +253,7 @@ std::vector<std::string> KnownHosts::known_types(std::string_view host, int port
   return out;
 }
 
-void append_known_host(const std::filesystem::path &path, std::string_view host, int port,
+void append_known_host(const std::filesystem::path& path, std::string_view host, int port,
                        std::string_view blob) {
   if (path.has_parent_path() && !std::filesystem::exists(path.parent_path())) {
     util::ensure_private_dir(path.parent_path());

@@ -49,10 +49,10 @@ class KnownHosts {
 public:
   /// Adds every valid line of `path` (missing file: nothing). Lines that do
   /// not parse are skipped and counted in bad_lines().
-  void load(const std::filesystem::path &path);
+  void load(const std::filesystem::path& path);
 
   /// Adds the lines of `text` as if read from a file called `origin`.
-  void add_text(std::string_view text, const std::string &origin);
+  void add_text(std::string_view text, const std::string& origin);
 
   /// Checks the key `blob` presented by `host`:`port`.
   HostKeyCheck check(std::string_view host, int port, std::string_view blob) const;
@@ -74,14 +74,14 @@ private:
     std::string key_type;
     std::string blob;
   };
-  bool names(const Entry &e, const std::string &name) const;
+  bool names(const Entry& e, const std::string& name) const;
   std::vector<Entry> m_entries;
   int m_bad_lines = 0;
 };
 
 /// Appends "name type base64" for host:port to `path` (created 0600, its
 /// directory 0700 when missing). Never rewrites existing lines.
-void append_known_host(const std::filesystem::path &path, std::string_view host, int port,
+void append_known_host(const std::filesystem::path& path, std::string_view host, int port,
                        std::string_view blob);
 
 } // namespace tccp::ssh

@@ -15,7 +15,7 @@ namespace {
 using Json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-void put_u32(std::string &out, std::uint32_t v) {
+void put_u32(std::string& out, std::uint32_t v) {
   out.push_back(static_cast<char>((v >> 24) & 0xFF));
   out.push_back(static_cast<char>((v >> 16) & 0xFF));
   out.push_back(static_cast<char>((v >> 8) & 0xFF));
@@ -51,13 +51,13 @@ bool known_type(char c) {
 }
 } // namespace
 
-void append_frame(std::string &out, FrameType type, std::string_view payload) {
+void append_frame(std::string& out, FrameType type, std::string_view payload) {
   out.push_back(static_cast<char>(type));
   put_u32(out, static_cast<std::uint32_t>(payload.size()));
   out.append(payload);
 }
 
-std::size_t parse_frame(std::string_view buf, FrameType &type, std::string_view &payload) {
+std::size_t parse_frame(std::string_view buf, FrameType& type, std::string_view& payload) {
   if (buf.size() < frame_header_size) {
     return 0;
   }
@@ -80,7 +80,7 @@ std::size_t parse_frame(std::string_view buf, FrameType &type, std::string_view 
   return frame_header_size + len;
 }
 
-std::string encode_request(const Request &r) {
+std::string encode_request(const Request& r) {
   Json j;
   j["v"] = protocol_version;
   j["op"] = r.op;
@@ -117,13 +117,13 @@ Request decode_request(std::string_view line) {
     r.bulk = j.value("bulk", false);
     r.host = j.value("host", std::string());
     r.port = j.value("port", 0);
-  } catch (const Json::exception &e) {
+  } catch (const Json::exception& e) {
     throw Error(ExitCode::protocol, std::string("bad request to tccp-connect: ") + e.what());
   }
   return r;
 }
 
-std::string encode_exit(const Exit &e) {
+std::string encode_exit(const Exit& e) {
   Json j;
   j["exit_code"] = e.exit_code;
   j["signal"] = e.signal ? Json(*e.signal) : Json(nullptr);
@@ -139,12 +139,12 @@ Exit decode_exit(std::string_view payload) {
       e.signal = j["signal"].get<std::string>();
     }
     return e;
-  } catch (const Json::exception &ex) {
+  } catch (const Json::exception& ex) {
     throw Error(ExitCode::protocol, std::string("bad exit frame from tccp-connect: ") + ex.what());
   }
 }
 
-std::string encode_failure(const Error &error) {
+std::string encode_failure(const Error& error) {
   Json j;
   j["ok"] = false;
   j["exit_code"] = static_cast<int>(error.code());
@@ -158,7 +158,7 @@ Error decode_failure(std::string_view payload) {
     Json j = Json::parse(payload);
     return Error(static_cast<ExitCode>(j.value("exit_code", 1)),
                  j.value("message", std::string("failed")), j.value("hint", std::string()));
-  } catch (const Json::exception &ex) {
+  } catch (const Json::exception& ex) {
     return Error(ExitCode::protocol,
                  std::string("bad failure reply from tccp-connect: ") + ex.what());
   }
@@ -230,7 +230,7 @@ int signal_number(std::string_view name) {
   if (name.substr(0, 3) == "SIG") {
     name.remove_prefix(3);
   }
-  for (const auto &[n, v] : table) {
+  for (const auto& [n, v] : table) {
     if (n == name) {
       return v;
     }

@@ -34,12 +34,12 @@ inline constexpr std::size_t max_frame_payload = 1U << 20;
 inline constexpr int protocol_version = 1;
 
 /// Appends one frame to `out`.
-void append_frame(std::string &out, FrameType type, std::string_view payload);
+void append_frame(std::string& out, FrameType type, std::string_view payload);
 
 /// Parses the frame at the front of `buf`: returns the bytes it spans, or 0
 /// when `buf` holds only part of it. Throws Error(protocol) on a frame no
 /// peer would send.
-std::size_t parse_frame(std::string_view buf, FrameType &type, std::string_view &payload);
+std::size_t parse_frame(std::string_view buf, FrameType& type, std::string_view& payload);
 
 struct Request {
   std::string op;      ///< exec | forward | status | stop
@@ -54,7 +54,7 @@ struct Request {
 };
 
 /// The request as one JSON line (with its newline).
-std::string encode_request(const Request &request);
+std::string encode_request(const Request& request);
 /// Parses a request line; throws Error(protocol).
 Request decode_request(std::string_view line);
 
@@ -62,11 +62,11 @@ struct Exit {
   int exit_code = 0;
   std::optional<std::string> signal;
 };
-std::string encode_exit(const Exit &exit);
+std::string encode_exit(const Exit& exit);
 Exit decode_exit(std::string_view payload);
 
 /// A failure travels as its exit code, message and hint.
-std::string encode_failure(const Error &error);
+std::string encode_failure(const Error& error);
 Error decode_failure(std::string_view payload);
 
 /// The forward reply line: ok, or the failure.

@@ -43,13 +43,13 @@ enum class Phase { header, queued, opening, starting, running, closing, done };
 class OutQueue {
 public:
   void operator+=(std::string_view d) { m_buf.append(d); }
-  void append(const char *d, std::size_t n) { m_buf.append(d, n); }
+  void append(const char* d, std::size_t n) { m_buf.append(d, n); }
   void append_frame(mux::FrameType t, std::string_view payload) {
     mux::append_frame(m_buf, t, payload);
   }
   std::size_t size() const { return m_buf.size() - m_head; }
   bool empty() const { return size() == 0; }
-  const char *data() const { return m_buf.data() + m_head; }
+  const char* data() const { return m_buf.data() + m_head; }
   void clear() {
     m_buf.clear();
     m_head = 0;
@@ -99,7 +99,7 @@ struct Client {
   bool stop_after_flush = false;
   Clock::time_point queued_at{};
   Clock::time_point open_started{};
-  LIBSSH2_CHANNEL *ch = nullptr;
+  LIBSSH2_CHANNEL* ch = nullptr;
   bool pty_done = false;
   std::string to_remote;
   bool stdin_eof = false;
@@ -121,7 +121,7 @@ struct Client {
 };
 
 struct Gate {
-  Client *client = nullptr;
+  Client* client = nullptr;
   Op op = Op::none;
   bool held() const { return op != Op::none; }
 };
@@ -181,7 +181,7 @@ struct MuxServer::Impl {
   MuxStatus snapshot;
 
   std::vector<std::unique_ptr<Client>> clients;
-  Client *opening = nullptr;
+  Client* opening = nullptr;
   Gate gate;
   int cap = 10;
   bool wait_for_close = false; // the server refused a session: wait for one to end
@@ -211,20 +211,20 @@ struct MuxServer::Impl {
   bool end_now = false;
   std::string end_reason;
 
-  void log(const std::string &line) const {
+  void log(const std::string& line) const {
     if (opt.log) {
       opt.log(line);
     }
   }
 
-  LIBSSH2_SESSION *raw() const { return session ? session->raw() : nullptr; }
+  LIBSSH2_SESSION* raw() const { return session ? session->raw() : nullptr; }
 
   // ---- gate ------------------------------------------------------------------
-  bool may_send(const Client *c, Op op) const {
+  bool may_send(const Client* c, Op op) const {
     return !gate.held() || (gate.client == c && gate.op == op);
   }
-  bool gated(const Client *c, Op op) const { return gate.client == c && gate.op == op; }
-  void after_call(Client *c, Op op, long rc) {
+  bool gated(const Client* c, Op op) const { return gate.client == c && gate.op == op; }
+  void after_call(Client* c, Op op, long rc) {
     if (rc == LIBSSH2_ERROR_EAGAIN &&
         (::libssh2_session_block_directions(raw()) & LIBSSH2_SESSION_BLOCK_OUTBOUND) != 0) {
       gate = Gate{c, op};
@@ -234,7 +234,7 @@ struct MuxServer::Impl {
   }
 
   // ---- frames to clients ---------------------------------------------------------
-  void send_frame(Client &c, mux::FrameType type, std::string_view payload) {
+  void send_frame(Client& c, mux::FrameType type, std::string_view payload) {
     if (c.fd < 0 || c.internal) {
       return;
     }
@@ -245,7 +245,7 @@ struct MuxServer::Impl {
     c.out.append_frame(type, payload);
   }
 
-  void fail_client(Client &c, const Error &e) {
+  void fail_client(Client& c, const Error& e) {
     if (c.fd >= 0 && !c.internal && c.forward_open) {
       // A raw stream already: it just ends (the peer sees EOF or a reset).
       c.out.clear();
@@ -263,7 +263,7 @@ struct MuxServer::Impl {
 
   // A client that broke the protocol: told why; its channel (if it has one
   // already) is closed like an abandoned one, so its session slot returns.
-  void refuse_client(Client &c, const Error &e) {
+  void refuse_client(Client& c, const Error& e) {
     bool has_channel = c.ch != nullptr || c.phase == Phase::opening;
     if (!has_channel) {
       fail_client(c, e);
@@ -279,7 +279,7 @@ struct MuxServer::Impl {
   }
 
   // ---- client sockets ---------------------------------------------------------------
-  void client_gone(Client &c) {
+  void client_gone(Client& c) {
     if (c.fd >= 0) {
       ::close(c.fd);
       c.fd = -1;
@@ -296,7 +296,7 @@ struct MuxServer::Impl {
     }
   }
 
-  void abort_channel(Client &c) {
+  void abort_channel(Client& c) {
     if (c.aborted) {
       return;
     }
@@ -321,7 +321,7 @@ struct MuxServer::Impl {
     }
   }
 
-  bool wants_client_input(const Client &c) const {
+  bool wants_client_input(const Client& c) const {
     if (c.fd < 0 || c.internal || c.finish_after_flush) {
       return false;
     }
@@ -337,7 +337,7 @@ struct MuxServer::Impl {
     return c.to_remote.size() < in_high_water;
   }
 
-  void read_client(Client &c) {
+  void read_client(Client& c) {
     char buf[read_chunk];
     while (c.fd >= 0 && wants_client_input(c)) {
       ssize_t r = ::recv(c.fd, buf, sizeof buf, 0);
@@ -372,7 +372,7 @@ struct MuxServer::Impl {
   }
 
   // Returns false when the client was finished.
-  bool parse_client_input(Client &c) {
+  bool parse_client_input(Client& c) {
     if (c.phase == Phase::header) {
       auto nl = c.in.find('\n');
       if (nl == std::string::npos) {
@@ -380,7 +380,7 @@ struct MuxServer::Impl {
       }
       try {
         c.req = mux::decode_request(std::string_view(c.in).substr(0, nl));
-      } catch (const Error &e) {
+      } catch (const Error& e) {
         fail_client(c, e);
         return false;
       }
@@ -434,7 +434,7 @@ struct MuxServer::Impl {
       std::size_t used = 0;
       try {
         used = mux::parse_frame(c.in, type, payload);
-      } catch (const Error &e) {
+      } catch (const Error& e) {
         refuse_client(c, e);
         return false;
       }
@@ -465,7 +465,7 @@ struct MuxServer::Impl {
     }
   }
 
-  void flush_client(Client &c) {
+  void flush_client(Client& c) {
     while (c.fd >= 0 && !c.out.empty()) {
       ssize_t w = ::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
       if (w > 0) {
@@ -499,7 +499,7 @@ struct MuxServer::Impl {
   // ---- channels --------------------------------------------------------------------
   int session_channels() const {
     int n = 0;
-    for (const auto &c : clients) {
+    for (const auto& c : clients) {
       n += c->counted_session ? 1 : 0;
     }
     return n;
@@ -507,17 +507,17 @@ struct MuxServer::Impl {
 
   int forward_channels() const {
     int n = 0;
-    for (const auto &c : clients) {
+    for (const auto& c : clients) {
       n += (c->forward && (c->ch != nullptr || c.get() == opening)) ? 1 : 0;
     }
     return n;
   }
 
-  Client *next_to_open() {
-    Client *best = nullptr;
+  Client* next_to_open() {
+    Client* best = nullptr;
     bool session_room = session_channels() < cap && !wait_for_close;
     auto now = Clock::now();
-    for (auto &c : clients) {
+    for (auto& c : clients) {
       if (c->phase != Phase::queued || (!c->forward && !session_room) || c->retry_at > now) {
         continue;
       }
@@ -543,11 +543,11 @@ struct MuxServer::Impl {
         opening->counted_session = true;
       }
     }
-    Client &c = *opening;
+    Client& c = *opening;
     if (!may_send(&c, Op::open)) {
       return false;
     }
-    LIBSSH2_CHANNEL *ch = nullptr;
+    LIBSSH2_CHANNEL* ch = nullptr;
     if (c.forward) {
       ch =
           ::libssh2_channel_direct_tcpip_ex(raw(), c.req.host.c_str(), c.req.port, "127.0.0.1", 22);
@@ -612,7 +612,7 @@ struct MuxServer::Impl {
     return true;
   }
 
-  bool step_starting(Client &c) {
+  bool step_starting(Client& c) {
     if (c.req.pty && !c.pty_done) {
       if (!may_send(&c, Op::pty)) {
         return false;
@@ -654,7 +654,7 @@ struct MuxServer::Impl {
     return true;
   }
 
-  bool channel_error(Client &c, int rc, const std::string &what) {
+  bool channel_error(Client& c, int rc, const std::string& what) {
     if (session_fatal(rc)) {
       link_lost(libssh2_error_text(raw(), rc));
       return true;
@@ -670,7 +670,7 @@ struct MuxServer::Impl {
     return true;
   }
 
-  void deliver(Client &c, bool is_stderr, const char *data, std::size_t n) {
+  void deliver(Client& c, bool is_stderr, const char* data, std::size_t n) {
     if (c.aborted || c.fd < 0 || c.internal) {
       return;
     }
@@ -688,7 +688,7 @@ struct MuxServer::Impl {
               c.pid_buf.substr(pos + pid_marker.size(), end - pos - pid_marker.size());
           try {
             c.pid = std::stol(digits);
-          } catch (const std::exception &) {
+          } catch (const std::exception&) {
             c.pid.reset();
           }
           std::size_t skip = end + 1 + (c.pid_buf[end + 1] == '\n' ? 1 : 0);
@@ -717,7 +717,7 @@ struct MuxServer::Impl {
                std::string_view(data, n));
   }
 
-  void flush_pid_buf(Client &c) {
+  void flush_pid_buf(Client& c) {
     c.want_pid = false;
     if (!c.pid_buf.empty() && !c.aborted && c.fd >= 0) {
       send_frame(c, mux::FrameType::stdout_data, c.pid_buf);
@@ -725,7 +725,7 @@ struct MuxServer::Impl {
     c.pid_buf.clear();
   }
 
-  bool step_running(Client &c) {
+  bool step_running(Client& c) {
     bool progress = false;
     // stdin (or forwarded bytes) into the channel
     while ((!c.to_remote.empty() && !c.aborted && !c.remote_closed) || gated(&c, Op::write)) {
@@ -831,7 +831,7 @@ struct MuxServer::Impl {
     return progress;
   }
 
-  bool step_closing(Client &c) {
+  bool step_closing(Client& c) {
     if (!c.closed) {
       if (!may_send(&c, Op::close)) {
         return false;
@@ -868,7 +868,7 @@ struct MuxServer::Impl {
     // channel request of the server has been seen.
     mux::Exit e;
     e.exit_code = ::libssh2_channel_get_exit_status(c.ch);
-    char *sig = nullptr;
+    char* sig = nullptr;
     std::size_t sig_len = 0;
     ::libssh2_channel_get_exit_signal(c.ch, &sig, &sig_len, nullptr, nullptr, nullptr, nullptr);
     if (sig != nullptr) {
@@ -904,7 +904,7 @@ struct MuxServer::Impl {
     return true;
   }
 
-  bool step_client(Client &c) {
+  bool step_client(Client& c) {
     switch (c.phase) {
     case Phase::starting: return step_starting(c);
     case Phase::running: return step_running(c);
@@ -915,7 +915,7 @@ struct MuxServer::Impl {
 
   // Repeats the call that left a packet half sent, whatever its client's
   // phase is now (an abort must not strand the session's send state).
-  bool retry_gated(const Gate &g) {
+  bool retry_gated(const Gate& g) {
     switch (g.op) {
     case Op::keepalive: keepalive(true); return false;
     case Op::open: return step_open();
@@ -935,7 +935,7 @@ struct MuxServer::Impl {
 
   // Work that libssh2 already holds in memory (read off the socket by a
   // call for another channel): polling now would stall on it.
-  bool pending_in_memory(Client &c) const {
+  bool pending_in_memory(Client& c) const {
     if (c.ch == nullptr || c.phase != Phase::running) {
       return false;
     }
@@ -981,7 +981,7 @@ struct MuxServer::Impl {
         return true;
       }
       if (!progress && !gate.held()) {
-        for (auto &c : clients) {
+        for (auto& c : clients) {
           progress = progress || pending_in_memory(*c);
         }
       }
@@ -1016,7 +1016,7 @@ struct MuxServer::Impl {
     if (opening != nullptr) {
       return true;
     }
-    for (const auto &c : clients) {
+    for (const auto& c : clients) {
       if (c->ch != nullptr) {
         return true;
       }
@@ -1053,7 +1053,7 @@ struct MuxServer::Impl {
     }
   }
 
-  void link_lost(const std::string &reason) {
+  void link_lost(const std::string& reason) {
     if (link != Link::connected) {
       return;
     }
@@ -1062,7 +1062,7 @@ struct MuxServer::Impl {
     Error err(ExitCode::unreachable, "lost the connection to " + target.describe() + ": " + reason,
               opt.reconnect ? "tccp-connect reconnects by itself; run the command again"
                             : "check your network and run the command again");
-    for (auto &c : clients) {
+    for (auto& c : clients) {
       bool had_channel = c->ch != nullptr || c.get() == opening || c->phase == Phase::starting ||
                          c->phase == Phase::running || c->phase == Phase::closing ||
                          c->phase == Phase::opening;
@@ -1090,7 +1090,7 @@ struct MuxServer::Impl {
       reconnect_at = Clock::now();
     } else {
       link = Link::closed;
-      for (auto &c : clients) {
+      for (auto& c : clients) {
         if (c->phase == Phase::queued) {
           fail_client(*c, err);
         }
@@ -1110,9 +1110,9 @@ struct MuxServer::Impl {
     worker = std::thread([this] {
       try {
         worker_session = opt.reconnect();
-      } catch (const Error &e) {
+      } catch (const Error& e) {
         worker_error = e;
-      } catch (const std::exception &e) {
+      } catch (const std::exception& e) {
         worker_error = Error(ExitCode::internal, e.what());
       }
       worker_done = true;
@@ -1146,7 +1146,7 @@ struct MuxServer::Impl {
       // Nobody can answer the server now: give up and let the next tool
       // connect directly (and ask on its terminal).
       link = Link::closed;
-      for (auto &c : clients) {
+      for (auto& c : clients) {
         if (c->phase == Phase::queued) {
           fail_client(*c,
                       Error(e.code(), std::string("tccp-connect cannot log in again: ") + e.what(),
@@ -1159,7 +1159,7 @@ struct MuxServer::Impl {
     }
     // Requests that waited for this attempt learn why it failed; later ones
     // wait for the next.
-    for (auto &c : clients) {
+    for (auto& c : clients) {
       if (c->phase == Phase::queued && !c->internal && c->queued_at <= attempt_started) {
         fail_client(*c, Error(ExitCode::unreachable, e.what(),
                               "tccp-connect keeps trying; check your network and run the "
@@ -1176,7 +1176,7 @@ struct MuxServer::Impl {
       return;
     }
     auto now = Clock::now();
-    for (auto &c : clients) {
+    for (auto& c : clients) {
       if (c->phase == Phase::queued && now - c->queued_at > opt.queue_timeout) {
         fail_client(*c, Error(ExitCode::unreachable,
                               last_error.empty() ? "cannot reach " + target.describe() : last_error,
@@ -1186,7 +1186,7 @@ struct MuxServer::Impl {
   }
 
   void reap() {
-    std::erase_if(clients, [this](const std::unique_ptr<Client> &c) {
+    std::erase_if(clients, [this](const std::unique_ptr<Client>& c) {
       bool finished = c->phase == Phase::done && c->ch == nullptr && c.get() != opening &&
                       gate.client != c.get();
       if (finished && c->fd >= 0 && c->out.empty() && c->finish_after_flush) {
@@ -1233,7 +1233,7 @@ struct MuxServer::Impl {
 
   int external_clients() const {
     int n = 0;
-    for (const auto &c : clients) {
+    for (const auto& c : clients) {
       n += c->internal ? 0 : 1;
     }
     return n;
@@ -1251,7 +1251,7 @@ struct MuxServer::Impl {
     s.since = since;
     s.session_channels = session_channels();
     s.forward_channels = forward_channels();
-    for (const auto &c : clients) {
+    for (const auto& c : clients) {
       s.queued += c->phase == Phase::queued ? 1 : 0;
     }
     s.clients = external_clients();
@@ -1285,9 +1285,9 @@ struct MuxServer::Impl {
     return j.dump();
   }
 
-  void shutdown_all(const std::string &why) {
+  void shutdown_all(const std::string& why) {
     Error err(ExitCode::unreachable, why, "start it again with 'tccp-connect start'");
-    for (auto &c : clients) {
+    for (auto& c : clients) {
       if (c->phase != Phase::done && c->phase != Phase::header && !c->aborted) {
         fail_client(*c, err);
       }
@@ -1296,7 +1296,7 @@ struct MuxServer::Impl {
     auto deadline = Clock::now() + std::chrono::milliseconds(500);
     while (Clock::now() < deadline) {
       std::vector<pollfd> fds;
-      for (auto &c : clients) {
+      for (auto& c : clients) {
         if (c->fd >= 0 && !c->out.empty()) {
           fds.push_back({c->fd, POLLOUT, 0});
         }
@@ -1305,11 +1305,11 @@ struct MuxServer::Impl {
         break;
       }
       ::poll(fds.data(), fds.size(), 50);
-      for (auto &c : clients) {
+      for (auto& c : clients) {
         flush_client(*c);
       }
     }
-    for (auto &c : clients) {
+    for (auto& c : clients) {
       if (c->fd >= 0) {
         ::close(c->fd);
         c->fd = -1;
@@ -1339,7 +1339,7 @@ MuxServer::~MuxServer() {
   if (m->worker_running) {
     m->worker.join();
   }
-  for (auto &c : m->clients) {
+  for (auto& c : m->clients) {
     if (c->fd >= 0) {
       ::close(c->fd);
     }
@@ -1385,7 +1385,7 @@ MuxStatus MuxServer::status() const {
 }
 
 std::string MuxServer::run() {
-  Impl &s = *m;
+  Impl& s = *m;
   while (true) {
     if (s.stop_requested) {
       s.shutdown_all("the tccp-connect master stopped");
@@ -1401,12 +1401,12 @@ std::string MuxServer::run() {
       s.check_liveness();
     }
     s.expire_queue();
-    for (auto &c : s.clients) {
+    for (auto& c : s.clients) {
       s.flush_client(*c);
     }
     if (!more && s.link == Impl::Link::connected && !s.gate.held()) {
       // A client that just took its output lets its channel read again.
-      for (auto &c : s.clients) {
+      for (auto& c : s.clients) {
         more = more || s.pending_in_memory(*c);
       }
     }
@@ -1421,7 +1421,7 @@ std::string MuxServer::run() {
     }
     auto now = Clock::now();
     bool in_use = s.active();
-    for (const auto &c : s.clients) {
+    for (const auto& c : s.clients) {
       // Status questions do not keep an idle master alive.
       in_use = in_use || (!c->internal && (c->req.op == "exec" || c->req.op == "forward"));
     }
@@ -1448,7 +1448,7 @@ std::string MuxServer::run() {
         ev |= POLLOUT;
       }
       bool wants_input = s.opening != nullptr;
-      for (const auto &c : s.clients) {
+      for (const auto& c : s.clients) {
         if (c->ch == nullptr) {
           continue;
         }
@@ -1461,8 +1461,8 @@ std::string MuxServer::run() {
       fds.push_back({s.session->fd(), ev, 0});
     }
     std::size_t first_client = fds.size();
-    std::vector<Client *> polled;
-    for (auto &c : s.clients) {
+    std::vector<Client*> polled;
+    for (auto& c : s.clients) {
       if (c->fd < 0) {
         continue;
       }
@@ -1477,7 +1477,7 @@ std::string MuxServer::run() {
       polled.push_back(c.get());
     }
     int timeout_ms = more ? 0 : 1000;
-    for (const auto &c : s.clients) {
+    for (const auto& c : s.clients) {
       if (c->phase == Phase::queued && c->retry_at > now) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(c->retry_at - now);
         timeout_ms = std::clamp<int>(static_cast<int>(left.count()) + 1, 0, timeout_ms);
@@ -1513,7 +1513,7 @@ std::string MuxServer::run() {
       }
     }
     for (std::size_t i = 0; i < polled.size(); ++i) {
-      Client &c = *polled[i];
+      Client& c = *polled[i];
       short rev = fds[first_client + i].revents;
       if (c.fd < 0 || rev == 0) {
         continue;

@@ -30,7 +30,7 @@ struct MuxOptions {
   /// server then fails every request). May throw Error; auth and config
   /// errors end the server.
   std::function<std::unique_ptr<Session>()> reconnect;
-  std::function<void(const std::string &)> log; ///< events for the log (never secrets)
+  std::function<void(const std::string&)> log; ///< events for the log (never secrets)
 };
 
 /// A snapshot for `tccp-connect status`.
@@ -56,8 +56,8 @@ class MuxServer {
 public:
   MuxServer(std::unique_ptr<Session> session, MuxOptions options);
   ~MuxServer();
-  MuxServer(const MuxServer &) = delete;
-  MuxServer &operator=(const MuxServer &) = delete;
+  MuxServer(const MuxServer&) = delete;
+  MuxServer& operator=(const MuxServer&) = delete;
 
   /// Accepts clients from this listening socket (call before run()).
   void listen(int listen_fd);

@@ -14,7 +14,7 @@
 
 namespace tccp::ssh {
 
-Secret &Secret::operator=(const Secret &other) {
+Secret& Secret::operator=(const Secret& other) {
   if (this != &other) {
     wipe();
     m_value = other.m_value;
@@ -22,7 +22,7 @@ Secret &Secret::operator=(const Secret &other) {
   return *this;
 }
 
-Secret &Secret::operator=(Secret &&other) noexcept {
+Secret& Secret::operator=(Secret&& other) noexcept {
   if (this != &other) {
     wipe();
     m_value = std::move(other.m_value);
@@ -57,8 +57,8 @@ void restore_and_reraise(int sig) {
 }
 
 bool force_askpass() {
-  for (const char *var : {"TCCP_ASKPASS_REQUIRE", "SSH_ASKPASS_REQUIRE"}) {
-    const char *v = std::getenv(var);
+  for (const char* var : {"TCCP_ASKPASS_REQUIRE", "SSH_ASKPASS_REQUIRE"}) {
+    const char* v = std::getenv(var);
     if (v != nullptr && std::string_view(v) == "force") {
       return true;
     }
@@ -70,10 +70,10 @@ class TerminalPrompter : public Prompter {
 public:
   explicit TerminalPrompter(int fd) : m_fd(fd) {}
   ~TerminalPrompter() override { ::close(m_fd); }
-  TerminalPrompter(const TerminalPrompter &) = delete;
-  TerminalPrompter &operator=(const TerminalPrompter &) = delete;
+  TerminalPrompter(const TerminalPrompter&) = delete;
+  TerminalPrompter& operator=(const TerminalPrompter&) = delete;
 
-  std::optional<Secret> ask(const std::string &prompt, Echo echo) override {
+  std::optional<Secret> ask(const std::string& prompt, Echo echo) override {
     // Echo goes off before the prompt shows: an answer typed the moment
     // the prompt appears must neither be echoed nor flushed away.
     termios saved{};
@@ -127,12 +127,12 @@ public:
     return answer;
   }
 
-  bool confirm(const std::string &question) override {
+  bool confirm(const std::string& question) override {
     auto answer = ask(question, Echo::on);
     return answer && util::to_lower(util::trim(answer->value())) == "yes";
   }
 
-  void show(const std::string &text) override {
+  void show(const std::string& text) override {
     write_all(text);
     if (!text.empty() && text.back() != '\n') {
       write_all("\n");
@@ -163,11 +163,11 @@ class AskpassPrompter : public Prompter {
 public:
   explicit AskpassPrompter(std::string program) : m_program(std::move(program)) {}
 
-  std::optional<Secret> ask(const std::string &prompt, Echo /*echo*/) override {
+  std::optional<Secret> ask(const std::string& prompt, Echo /*echo*/) override {
     return run_askpass(m_program, prompt);
   }
-  bool confirm(const std::string & /*question*/) override { return false; }
-  void show(const std::string &text) override {
+  bool confirm(const std::string& /*question*/) override { return false; }
+  void show(const std::string& text) override {
     std::cerr << text;
     if (!text.empty() && text.back() != '\n') {
       std::cerr << '\n';
@@ -184,11 +184,11 @@ private:
 class NoPrompter : public Prompter {
 public:
   explicit NoPrompter(std::string why) : m_why(std::move(why)) {}
-  std::optional<Secret> ask(const std::string & /*prompt*/, Echo /*echo*/) override {
+  std::optional<Secret> ask(const std::string& /*prompt*/, Echo /*echo*/) override {
     return std::nullopt;
   }
-  bool confirm(const std::string & /*question*/) override { return false; }
-  void show(const std::string &text) override {
+  bool confirm(const std::string& /*question*/) override { return false; }
+  void show(const std::string& text) override {
     std::cerr << text;
     if (!text.empty() && text.back() != '\n') {
       std::cerr << '\n';
@@ -204,12 +204,12 @@ private:
 
 } // namespace
 
-std::optional<std::string> find_askpass(const std::optional<std::string> &configured) {
+std::optional<std::string> find_askpass(const std::optional<std::string>& configured) {
   if (configured && !configured->empty()) {
     return configured;
   }
-  for (const char *var : {"TCCP_ASKPASS", "SSH_ASKPASS"}) {
-    const char *v = std::getenv(var);
+  for (const char* var : {"TCCP_ASKPASS", "SSH_ASKPASS"}) {
+    const char* v = std::getenv(var);
     if (v != nullptr && *v != '\0') {
       return std::string(v);
     }
@@ -217,7 +217,7 @@ std::optional<std::string> find_askpass(const std::optional<std::string> &config
   return std::nullopt;
 }
 
-std::optional<Secret> run_askpass(const std::string &program, const std::string &prompt) {
+std::optional<Secret> run_askpass(const std::string& program, const std::string& prompt) {
   util::ProcessOptions opts;
   opts.capture_stdout = true;
   opts.capture_stderr = false;
@@ -225,7 +225,7 @@ std::optional<Secret> run_askpass(const std::string &program, const std::string 
   util::ProcessResult r;
   try {
     r = util::run_process({program, prompt}, opts);
-  } catch (const std::exception &e) {
+  } catch (const std::exception& e) {
     std::cerr << "cannot run askpass program '" << program << "': " << e.what() << '\n';
     return std::nullopt;
   }
@@ -241,7 +241,7 @@ std::optional<Secret> run_askpass(const std::string &program, const std::string 
   return trimmed;
 }
 
-std::unique_ptr<Prompter> make_prompter(const PromptOptions &options) {
+std::unique_ptr<Prompter> make_prompter(const PromptOptions& options) {
   if (options.batch) {
     return std::make_unique<NoPrompter>("nothing (BatchMode)");
   }

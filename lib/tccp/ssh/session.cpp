@@ -31,8 +31,8 @@ void init_library() {
   std::call_once(once, [] { ::libssh2_init(0); });
 }
 
-std::string libssh2_error_text(LIBSSH2_SESSION *session, int rc) {
-  char *msg = nullptr;
+std::string libssh2_error_text(LIBSSH2_SESSION* session, int rc) {
+  char* msg = nullptr;
   int len = 0;
   if (session != nullptr) {
     ::libssh2_session_last_error(session, &msg, &len, 0);
@@ -45,7 +45,7 @@ std::string libssh2_error_text(LIBSSH2_SESSION *session, int rc) {
 struct Session::State {
   Target target;
   int fd = -1;
-  LIBSSH2_SESSION *s = nullptr;
+  LIBSSH2_SESSION* s = nullptr;
   std::unique_ptr<Connection> via; // the jump host carrying this connection
   Clock::time_point last_rx = Clock::now();
   std::chrono::system_clock::time_point connected_at{};
@@ -53,8 +53,8 @@ struct Session::State {
   bool dead = false;
 
   // Keyboard-interactive round state (the callback reaches it via abstract).
-  ConnectContext *ctx = nullptr;
-  const Secret *stored_password = nullptr;
+  ConnectContext* ctx = nullptr;
+  const Secret* stored_password = nullptr;
   bool stored_password_used = false;
   bool kbd_cancelled = false;
   std::string kbd_unanswered; // the prompt nobody could answer
@@ -85,24 +85,24 @@ namespace {
 // libssh2 reads the socket through this, so the session knows when the
 // server was last heard from (libssh2 itself never counts missed
 // keepalive replies).
-ssize_t recv_hook(libssh2_socket_t sock, void *buffer, size_t length, int flags, void **abstract) {
+ssize_t recv_hook(libssh2_socket_t sock, void* buffer, size_t length, int flags, void** abstract) {
   ssize_t r = ::recv(sock, buffer, length, flags);
   if (r < 0) {
     return -errno;
   }
   if (r > 0 && abstract != nullptr && *abstract != nullptr) {
-    static_cast<Session::State *>(*abstract)->last_rx = Clock::now();
+    static_cast<Session::State*>(*abstract)->last_rx = Clock::now();
   }
   return r;
 }
 
-std::chrono::milliseconds step_timeout(const Target &t) {
+std::chrono::milliseconds step_timeout(const Target& t) {
   return std::max<std::chrono::milliseconds>(t.connect_timeout, std::chrono::seconds(30));
 }
 
 // Waits for the socket in the direction libssh2 is blocked on, at most
 // `timeout`; throws Error(unreachable) when nothing happens.
-void wait_socket(Session::State &st, std::chrono::milliseconds timeout, const std::string &what) {
+void wait_socket(Session::State& st, std::chrono::milliseconds timeout, const std::string& what) {
   int dir = ::libssh2_session_block_directions(st.s);
   short events = 0;
   if ((dir & LIBSSH2_SESSION_BLOCK_INBOUND) != 0) {
@@ -135,7 +135,7 @@ void wait_socket(Session::State &st, std::chrono::milliseconds timeout, const st
 }
 
 // Calls `f` until it stops saying EAGAIN, waiting on the socket in between.
-template <class F> int nb(Session::State &st, const std::string &what, F f) {
+template <class F> int nb(Session::State& st, const std::string& what, F f) {
   while (true) {
     int rc = f();
     if (rc != LIBSSH2_ERROR_EAGAIN) {
@@ -145,7 +145,7 @@ template <class F> int nb(Session::State &st, const std::string &what, F f) {
   }
 }
 
-std::string address_text(const sockaddr *sa, socklen_t len) {
+std::string address_text(const sockaddr* sa, socklen_t len) {
   char host[NI_MAXHOST];
   char serv[NI_MAXSERV];
   if (::getnameinfo(sa, len, host, sizeof host, serv, sizeof serv,
@@ -156,7 +156,7 @@ std::string address_text(const sockaddr *sa, socklen_t len) {
   return (h.find(':') != std::string::npos ? "[" + h + "]" : h) + ":" + serv;
 }
 
-void tune_tcp(int fd, const Target &t) {
+void tune_tcp(int fd, const Target& t) {
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
@@ -172,11 +172,11 @@ void tune_tcp(int fd, const Target &t) {
   ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms, sizeof user_timeout_ms);
 }
 
-int tcp_connect(const Target &t, std::chrono::microseconds &elapsed) {
+int tcp_connect(const Target& t, std::chrono::microseconds& elapsed) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
-  addrinfo *res = nullptr;
+  addrinfo* res = nullptr;
   std::string port = std::to_string(t.port);
   int gai = ::getaddrinfo(t.hostname.c_str(), port.c_str(), &hints, &res);
   if (gai != 0) {
@@ -188,7 +188,7 @@ int tcp_connect(const Target &t, std::chrono::microseconds &elapsed) {
   std::string last_error = "no address";
   std::string last_addr;
   auto deadline = Clock::now() + t.connect_timeout;
-  for (addrinfo *ai = res; ai != nullptr; ai = ai->ai_next) {
+  for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
     last_addr = address_text(ai->ai_addr, ai->ai_addrlen);
     int fd =
         ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
@@ -245,7 +245,7 @@ int tcp_connect(const Target &t, std::chrono::microseconds &elapsed) {
                   std::to_string(t.connect_timeout.count()) + " s (ConnectTimeout)");
 }
 
-std::string human_key_type(const std::string &type) {
+std::string human_key_type(const std::string& type) {
   if (type == "ssh-ed25519") {
     return "ED25519";
   }
@@ -261,47 +261,47 @@ std::string human_key_type(const std::string &type) {
   return type;
 }
 
-const std::vector<std::string> &supported_host_key_types() {
+const std::vector<std::string>& supported_host_key_types() {
   static const std::vector<std::string> types{"ssh-ed25519", "ecdsa-sha2-nistp256",
                                               "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
                                               "ssh-rsa"};
   return types;
 }
 
-KnownHosts load_known_hosts(const Target &t) {
+KnownHosts load_known_hosts(const Target& t) {
   KnownHosts kh;
-  for (const auto &f : t.known_hosts_files) {
+  for (const auto& f : t.known_hosts_files) {
     kh.load(f);
   }
   return kh;
 }
 
-int host_key_port(const Target &t) {
+int host_key_port(const Target& t) {
   return t.host_key_alias ? 22 : t.port;
 }
 
-void handshake(Session::State &st) {
-  const Target &t = st.target;
+void handshake(Session::State& st) {
+  const Target& t = st.target;
   st.s = ::libssh2_session_init_ex(nullptr, nullptr, nullptr, &st);
   if (st.s == nullptr) {
     throw Error(ExitCode::internal, "cannot create an SSH session (libssh2)");
   }
   ::libssh2_session_set_blocking(st.s, 0);
-  ::libssh2_session_callback_set(st.s, LIBSSH2_CALLBACK_RECV, reinterpret_cast<void *>(&recv_hook));
+  ::libssh2_session_callback_set(st.s, LIBSSH2_CALLBACK_RECV, reinterpret_cast<void*>(&recv_hook));
   // Prefer the key types already on record for this host (as OpenSSH
   // does), ed25519 first otherwise: OpenSSH clients record ed25519, and
   // libssh2 would pick ecdsa by default.
   KnownHosts kh = load_known_hosts(t);
   std::vector<std::string> order = kh.known_types(t.host_key_name(), host_key_port(t));
-  std::erase_if(order, [](const std::string &k) {
-    const auto &sup = supported_host_key_types();
+  std::erase_if(order, [](const std::string& k) {
+    const auto& sup = supported_host_key_types();
     return std::find(sup.begin(), sup.end(), k) == sup.end();
   });
-  std::stable_sort(order.begin(), order.end(), [](const std::string &a, const std::string &b) {
-    const auto &sup = supported_host_key_types();
+  std::stable_sort(order.begin(), order.end(), [](const std::string& a, const std::string& b) {
+    const auto& sup = supported_host_key_types();
     return std::find(sup.begin(), sup.end(), a) < std::find(sup.begin(), sup.end(), b);
   });
-  for (const auto &k : supported_host_key_types()) {
+  for (const auto& k : supported_host_key_types()) {
     if (std::find(order.begin(), order.end(), k) == order.end()) {
       order.push_back(k);
     }
@@ -323,11 +323,11 @@ void handshake(Session::State &st) {
   }
 }
 
-void verify_host_key(Session::State &st, ConnectContext &ctx) {
-  const Target &t = st.target;
+void verify_host_key(Session::State& st, ConnectContext& ctx) {
+  const Target& t = st.target;
   std::size_t len = 0;
   int type = 0;
-  const char *key = ::libssh2_session_hostkey(st.s, &len, &type);
+  const char* key = ::libssh2_session_hostkey(st.s, &len, &type);
   if (key == nullptr || len == 0) {
     throw Error(ExitCode::auth, "the server " + t.describe() + " sent no host key");
   }
@@ -397,14 +397,14 @@ bool mentions_password(std::string_view prompt) {
   return util::to_lower(prompt).find("password") != std::string::npos;
 }
 
-void kbd_callback(const char *name, int name_len, const char *instruction, int instruction_len,
-                  int num_prompts, const LIBSSH2_USERAUTH_KBDINT_PROMPT *prompts,
-                  LIBSSH2_USERAUTH_KBDINT_RESPONSE *responses, void **abstract) {
-  auto *st = static_cast<Session::State *>(*abstract);
+void kbd_callback(const char* name, int name_len, const char* instruction, int instruction_len,
+                  int num_prompts, const LIBSSH2_USERAUTH_KBDINT_PROMPT* prompts,
+                  LIBSSH2_USERAUTH_KBDINT_RESPONSE* responses, void** abstract) {
+  auto* st = static_cast<Session::State*>(*abstract);
   // No exception may cross libssh2's C frames: every failure becomes an
   // empty answer plus a note read after the call.
   try {
-    Prompter *prompter = st->ctx != nullptr ? st->ctx->prompter : nullptr;
+    Prompter* prompter = st->ctx != nullptr ? st->ctx->prompter : nullptr;
     std::string header;
     if (name_len > 0) {
       header.append(name, static_cast<std::size_t>(name_len));
@@ -436,10 +436,10 @@ void kbd_callback(const char *name, int name_len, const char *instruction, int i
         st->kbd_unanswered = text;
         answer = Secret();
       }
-      const std::string &v = answer->value();
+      const std::string& v = answer->value();
       // libssh2 frees each answer with free(): it must come from malloc.
-      auto *copy =
-          static_cast<char *>(std::malloc(v.size() + 1)); // NOLINT(cppcoreguidelines-no-malloc)
+      auto* copy =
+          static_cast<char*>(std::malloc(v.size() + 1)); // NOLINT(cppcoreguidelines-no-malloc)
       if (copy != nullptr) {
         std::memcpy(copy, v.data(), v.size());
         copy[v.size()] = '\0';
@@ -447,7 +447,7 @@ void kbd_callback(const char *name, int name_len, const char *instruction, int i
       responses[i].text = copy;
       responses[i].length = copy != nullptr ? static_cast<unsigned int>(v.size()) : 0;
     }
-  } catch (const std::exception &) {
+  } catch (const std::exception&) {
     st->kbd_cancelled = true;
   }
 }
@@ -456,7 +456,7 @@ enum class Outcome { success, partial, failed };
 
 class Authenticator {
 public:
-  Authenticator(Session::State &st, ConnectContext &ctx) : m_st(st), m_ctx(ctx), m_t(st.target) {
+  Authenticator(Session::State& st, ConnectContext& ctx) : m_st(st), m_ctx(ctx), m_t(st.target) {
     if (ctx.credentials != nullptr && m_t.password) {
       m_stored = ctx.credentials->load_password(m_t.account());
     }
@@ -476,7 +476,7 @@ public:
       m_offered = methods;
       auto offered = util::split(methods, ',');
       bool restarted = false;
-      for (const auto &m : order) {
+      for (const auto& m : order) {
         if (std::find(offered.begin(), offered.end(), m) == offered.end() ||
             std::find(done.begin(), done.end(), m) != done.end() || !enabled(m)) {
           continue;
@@ -503,7 +503,7 @@ public:
   }
 
 private:
-  bool enabled(const std::string &m) const {
+  bool enabled(const std::string& m) const {
     if (m == "publickey") {
       return m_t.pubkey;
     }
@@ -518,7 +518,7 @@ private:
 
   std::string list() {
     while (true) {
-      char *l = ::libssh2_userauth_list(m_st.s, m_t.user.c_str(),
+      char* l = ::libssh2_userauth_list(m_st.s, m_t.user.c_str(),
                                         static_cast<unsigned int>(m_t.user.size()));
       if (l != nullptr) {
         return l;
@@ -542,7 +542,7 @@ private:
     std::string now;
     try {
       now = list();
-    } catch (const Error &e) {
+    } catch (const Error& e) {
       if (e.code() != ExitCode::unreachable) {
         throw;
       }
@@ -558,7 +558,7 @@ private:
 
   bool can_retry() const { return m_ctx.prompter != nullptr && m_ctx.prompter->on_terminal(); }
 
-  Outcome attempt(const std::string &m) {
+  Outcome attempt(const std::string& m) {
     if (m == "publickey") {
       return publickey();
     }
@@ -579,11 +579,11 @@ private:
     bool defaults = files.empty();
     if (defaults) {
       auto dir = util::home_dir() / ".ssh";
-      for (const char *n : {"id_ed25519", "id_ecdsa", "id_rsa", "id_dsa"}) {
+      for (const char* n : {"id_ed25519", "id_ecdsa", "id_rsa", "id_dsa"}) {
         files.push_back((dir / n).string());
       }
     }
-    for (const auto &f : files) {
+    for (const auto& f : files) {
       auto info = inspect_key_file(f);
       if (!info) {
         if (!defaults) {
@@ -607,16 +607,16 @@ private:
   }
 
   Outcome agent() {
-    const char *sock = std::getenv("SSH_AUTH_SOCK");
+    const char* sock = std::getenv("SSH_AUTH_SOCK");
     if (sock == nullptr || *sock == '\0') {
       return Outcome::failed;
     }
-    LIBSSH2_AGENT *agent = ::libssh2_agent_init(m_st.s);
+    LIBSSH2_AGENT* agent = ::libssh2_agent_init(m_st.s);
     if (agent == nullptr) {
       return Outcome::failed;
     }
     struct Free {
-      LIBSSH2_AGENT *a;
+      LIBSSH2_AGENT* a;
       ~Free() {
         ::libssh2_agent_disconnect(a);
         ::libssh2_agent_free(a);
@@ -630,11 +630,11 @@ private:
       m_notes.push_back("the ssh-agent did not list its keys");
       return Outcome::failed;
     }
-    libssh2_agent_publickey *id = nullptr;
-    libssh2_agent_publickey *prev = nullptr;
+    libssh2_agent_publickey* id = nullptr;
+    libssh2_agent_publickey* prev = nullptr;
     while (::libssh2_agent_get_identity(agent, &id, prev) == 0) {
       prev = id;
-      std::string blob(reinterpret_cast<const char *>(id->blob), id->blob_len);
+      std::string blob(reinterpret_cast<const char*>(id->blob), id->blob_len);
       std::string type = key_type_of_blob(blob);
       std::string label = (id->comment != nullptr && *id->comment != '\0')
                               ? std::string(id->comment)
@@ -665,7 +665,7 @@ private:
     return Outcome::failed;
   }
 
-  Outcome key_file(const std::string &path, const KeyFileInfo &info) {
+  Outcome key_file(const std::string& path, const KeyFileInfo& info) {
     std::string pub = path + ".pub";
     bool have_pub = std::filesystem::exists(pub);
     int tries = info.encrypted ? (can_retry() ? 3 : 1) : 1;
@@ -853,7 +853,7 @@ private:
     }
     // Keep the notes short and unique.
     std::vector<std::string> notes;
-    for (const auto &n : m_notes) {
+    for (const auto& n : m_notes) {
       if (std::find(notes.begin(), notes.end(), n) == notes.end()) {
         notes.push_back(n);
       }
@@ -873,9 +873,9 @@ private:
     throw Error(ExitCode::auth, msg, hint);
   }
 
-  Session::State &m_st;
-  ConnectContext &m_ctx;
-  const Target &m_t;
+  Session::State& m_st;
+  ConnectContext& m_ctx;
+  const Target& m_t;
   std::optional<Secret> m_stored;
   bool m_stored_rejected = false;
   bool m_cancelled = false;
@@ -890,13 +890,13 @@ private:
 Session::Session() : m(std::make_unique<State>()) {}
 Session::~Session() = default;
 
-std::unique_ptr<Session> Session::connect(const Target &target, ConnectContext &ctx) {
+std::unique_ptr<Session> Session::connect(const Target& target, ConnectContext& ctx) {
   init_library();
   if (!target.jumps.empty()) {
     // Every hop is a full connection of its own (host key checked, same
     // policy), whose loop thread carries a direct-tcpip channel to the next.
     std::unique_ptr<Connection> via;
-    for (const auto &hop : target.jumps) {
+    for (const auto& hop : target.jumps) {
       std::unique_ptr<Session> hs;
       if (!via) {
         hs = connect(hop, ctx);
@@ -913,7 +913,7 @@ std::unique_ptr<Session> Session::connect(const Target &target, ConnectContext &
     return s;
   }
   std::unique_ptr<Session> session(new Session());
-  State &st = *session->m;
+  State& st = *session->m;
   st.target = target;
   st.fd = tcp_connect(target, st.connect_time);
   handshake(st);
@@ -924,10 +924,10 @@ std::unique_ptr<Session> Session::connect(const Target &target, ConnectContext &
   return session;
 }
 
-std::unique_ptr<Session> Session::connect_over(int fd, const Target &target, ConnectContext &ctx) {
+std::unique_ptr<Session> Session::connect_over(int fd, const Target& target, ConnectContext& ctx) {
   init_library();
   std::unique_ptr<Session> session(new Session());
-  State &st = *session->m;
+  State& st = *session->m;
   st.target = target;
   st.fd = fd;
   handshake(st);
@@ -938,13 +938,13 @@ std::unique_ptr<Session> Session::connect_over(int fd, const Target &target, Con
   return session;
 }
 
-LIBSSH2_SESSION *Session::raw() const {
+LIBSSH2_SESSION* Session::raw() const {
   return m->s;
 }
 int Session::fd() const {
   return m->fd;
 }
-const Target &Session::target() const {
+const Target& Session::target() const {
   return m->target;
 }
 std::chrono::system_clock::time_point Session::connected_at() const {

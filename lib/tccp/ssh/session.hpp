@@ -30,12 +30,12 @@ enum class HostKeyPolicy {
 
 /// How a connection may interact with the user.
 struct ConnectContext {
-  Prompter *prompter = nullptr; ///< nullptr: never ask
+  Prompter* prompter = nullptr; ///< nullptr: never ask
   HostKeyPolicy host_keys = HostKeyPolicy::ask;
-  const CredentialStore *credentials = nullptr;  ///< answers password prompts when set
-  bool capture_password = false;                 ///< keep an accepted typed password
-  std::optional<Secret> captured_password;       ///< set after success when captured
-  std::function<void(const std::string &)> info; ///< notes for people (stderr)
+  const CredentialStore* credentials = nullptr; ///< answers password prompts when set
+  bool capture_password = false;                ///< keep an accepted typed password
+  std::optional<Secret> captured_password;      ///< set after success when captured
+  std::function<void(const std::string&)> info; ///< notes for people (stderr)
 };
 
 class Session {
@@ -44,20 +44,20 @@ public:
   /// Error(unreachable) for network failures and timeouts, Error(auth) for
   /// host key and authentication failures (with the reason in words and a
   /// hint), Error(config) for bad settings.
-  static std::unique_ptr<Session> connect(const Target &target, ConnectContext &ctx);
+  static std::unique_ptr<Session> connect(const Target& target, ConnectContext& ctx);
 
   /// Like connect(), over an already connected byte stream `fd` (a
   /// forwarded channel); the session owns `fd`.
-  static std::unique_ptr<Session> connect_over(int fd, const Target &target, ConnectContext &ctx);
+  static std::unique_ptr<Session> connect_over(int fd, const Target& target, ConnectContext& ctx);
 
   ~Session();
-  Session(const Session &) = delete;
-  Session &operator=(const Session &) = delete;
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
 
   /// The libssh2 handle (for the mux inside this module).
-  _LIBSSH2_SESSION *raw() const;
+  _LIBSSH2_SESSION* raw() const;
   int fd() const;
-  const Target &target() const;
+  const Target& target() const;
 
   /// When the connection was authenticated.
   std::chrono::system_clock::time_point connected_at() const;
@@ -81,6 +81,6 @@ private:
 void init_library();
 
 /// A readable text for a libssh2 error code ("-43 transport read").
-std::string libssh2_error_text(_LIBSSH2_SESSION *session, int rc);
+std::string libssh2_error_text(_LIBSSH2_SESSION* session, int rc);
 
 } // namespace tccp::ssh

@@ -52,7 +52,7 @@ std::vector<std::string> split_args(std::string_view text) {
   return out;
 }
 
-std::optional<bool> parse_yes_no(const std::vector<std::string> &args) {
+std::optional<bool> parse_yes_no(const std::vector<std::string>& args) {
   if (args.empty()) {
     return std::nullopt;
   }
@@ -66,7 +66,7 @@ std::optional<bool> parse_yes_no(const std::vector<std::string> &args) {
   return std::nullopt;
 }
 
-std::optional<int> parse_int(const std::vector<std::string> &args) {
+std::optional<int> parse_int(const std::vector<std::string>& args) {
   if (args.empty()) {
     return std::nullopt;
   }
@@ -77,23 +77,23 @@ std::optional<int> parse_int(const std::vector<std::string> &args) {
       return std::nullopt;
     }
     return v;
-  } catch (const std::exception &) {
+  } catch (const std::exception&) {
     return std::nullopt;
   }
 }
 
 std::string local_user() {
-  if (const passwd *pw = ::getpwuid(::getuid())) {
+  if (const passwd* pw = ::getpwuid(::getuid())) {
     return pw->pw_name;
   }
-  const char *u = std::getenv("USER");
+  const char* u = std::getenv("USER");
   return u != nullptr ? u : "";
 }
 
-std::vector<std::string> split_patterns(const std::vector<std::string> &args) {
+std::vector<std::string> split_patterns(const std::vector<std::string>& args) {
   std::vector<std::string> out;
-  for (const auto &a : args) {
-    for (auto &p : util::split(a, ',')) {
+  for (const auto& a : args) {
+    for (auto& p : util::split(a, ',')) {
       if (!p.empty()) {
         out.push_back(p);
       }
@@ -131,10 +131,10 @@ bool glob_match(std::string_view pattern, std::string_view text) {
   return p == pattern.size();
 }
 
-bool host_matches(std::string_view host, const std::vector<std::string> &patterns) {
+bool host_matches(std::string_view host, const std::vector<std::string>& patterns) {
   bool matched = false;
-  for (const auto &raw : patterns) {
-    for (const auto &pat : util::split(raw, ',')) {
+  for (const auto& raw : patterns) {
+    for (const auto& pat : util::split(raw, ',')) {
       if (pat.empty()) {
         continue;
       }
@@ -190,15 +190,15 @@ struct Parser {
   };
   std::vector<Raw> entries;
 
-  void parse(std::string_view text, const std::string &origin,
-             const std::vector<std::vector<std::string>> &outer, bool outer_skip, int depth) {
+  void parse(std::string_view text, const std::string& origin,
+             const std::vector<std::vector<std::string>>& outer, bool outer_skip, int depth) {
     if (depth > max_include_depth) {
       throw Error(ExitCode::config, origin + ": Include nested too deeply");
     }
     std::vector<std::vector<std::string>> conds = outer;
     bool skip = outer_skip;
     int lineno = 0;
-    for (const auto &line_raw : util::split(text, '\n')) {
+    for (const auto& line_raw : util::split(text, '\n')) {
       ++lineno;
       std::string line = util::trim(line_raw);
       if (line.empty() || line.front() == '#') {
@@ -231,7 +231,7 @@ struct Parser {
         continue;
       }
       if (keyword == "include") {
-        for (const auto &a : args) {
+        for (const auto& a : args) {
           include(a, origin + ":" + std::to_string(lineno), conds, skip, depth);
         }
         continue;
@@ -240,8 +240,8 @@ struct Parser {
     }
   }
 
-  void include(const std::string &spec, const std::string &where,
-               const std::vector<std::vector<std::string>> &conds, bool skip, int depth) {
+  void include(const std::string& spec, const std::string& where,
+               const std::vector<std::vector<std::string>>& conds, bool skip, int depth) {
     std::string path = spec;
     if (util::starts_with(path, "~/")) {
       path = (util::home_dir() / path.substr(2)).string();
@@ -255,7 +255,7 @@ struct Parser {
         std::optional<std::string> text;
         try {
           text = util::read_file_if_exists(file);
-        } catch (const std::exception &e) {
+        } catch (const std::exception& e) {
           ::globfree(&g);
           throw Error(ExitCode::config,
                       where + ": cannot read included '" + file + "': " + e.what());
@@ -271,22 +271,22 @@ struct Parser {
 
 } // namespace
 
-SshConfig SshConfig::parse(std::string_view text, const std::string &origin,
-                           const std::filesystem::path &include_dir) {
+SshConfig SshConfig::parse(std::string_view text, const std::string& origin,
+                           const std::filesystem::path& include_dir) {
   Parser p;
   p.include_dir = include_dir;
   p.parse(text, origin, {}, false, 0);
   SshConfig cfg;
-  for (auto &raw : p.entries) {
+  for (auto& raw : p.entries) {
     // Flatten the condition lists into one pattern vector per list: an entry
     // applies when every list matches, so keep them apart with a marker.
     Entry e;
     e.skip = raw.skip;
     e.keyword = std::move(raw.keyword);
     e.args = std::move(raw.args);
-    for (auto &list : raw.conditions) {
+    for (auto& list : raw.conditions) {
       std::string joined;
-      for (const auto &pat : list) {
+      for (const auto& pat : list) {
         joined += (joined.empty() ? "" : ",") + pat;
       }
       e.patterns.push_back(joined);
@@ -296,12 +296,12 @@ SshConfig SshConfig::parse(std::string_view text, const std::string &origin,
   return cfg;
 }
 
-SshConfig SshConfig::load(const std::filesystem::path &path,
-                          const std::filesystem::path &include_dir) {
+SshConfig SshConfig::load(const std::filesystem::path& path,
+                          const std::filesystem::path& include_dir) {
   std::optional<std::string> text;
   try {
     text = util::read_file_if_exists(path);
-  } catch (const std::exception &e) {
+  } catch (const std::exception& e) {
     throw Error(ExitCode::config, "cannot read ssh config '" + path.string() + "': " + e.what());
   }
   if (!text) {
@@ -310,7 +310,7 @@ SshConfig SshConfig::load(const std::filesystem::path &path,
   return parse(*text, path.string(), include_dir);
 }
 
-SshConfig SshConfig::load_default(const std::optional<std::string> &explicit_file) {
+SshConfig SshConfig::load_default(const std::optional<std::string>& explicit_file) {
   std::filesystem::path user_dir = util::home_dir() / ".ssh";
   if (explicit_file && !explicit_file->empty()) {
     if (!std::filesystem::exists(*explicit_file)) {
@@ -318,7 +318,7 @@ SshConfig SshConfig::load_default(const std::optional<std::string> &explicit_fil
     }
     return load(*explicit_file, user_dir);
   }
-  if (const char *env = std::getenv("TCCP_SSH_CONFIG"); env != nullptr && *env != '\0') {
+  if (const char* env = std::getenv("TCCP_SSH_CONFIG"); env != nullptr && *env != '\0') {
     if (!std::filesystem::exists(env)) {
       throw Error(ExitCode::config,
                   std::string("ssh config '") + env + "' (from TCCP_SSH_CONFIG) does not exist");
@@ -330,26 +330,26 @@ SshConfig SshConfig::load_default(const std::optional<std::string> &explicit_fil
   return cfg;
 }
 
-void SshConfig::append(const SshConfig &other) {
+void SshConfig::append(const SshConfig& other) {
   m_entries.insert(m_entries.end(), other.m_entries.begin(), other.m_entries.end());
 }
 
 HostOptions SshConfig::lookup(std::string_view host) const {
   HostOptions o;
-  for (const auto &e : m_entries) {
+  for (const auto& e : m_entries) {
     if (e.skip) {
       continue;
     }
     bool applies = true;
-    for (const auto &list : e.patterns) {
+    for (const auto& list : e.patterns) {
       applies = applies && host_matches(host, {list});
     }
     if (!applies) {
       continue;
     }
-    const auto &a = e.args;
-    const std::string &k = e.keyword;
-    auto first = [&](auto &field, auto value) {
+    const auto& a = e.args;
+    const std::string& k = e.keyword;
+    auto first = [&](auto& field, auto value) {
       if (!field && value) {
         field = value;
       }
@@ -366,7 +366,7 @@ HostOptions SshConfig::lookup(std::string_view host) const {
       first(o.identities_only, parse_yes_no(a));
     } else if (k == "proxycommand" && !a.empty()) {
       std::string joined;
-      for (const auto &w : a) {
+      for (const auto& w : a) {
         joined += (joined.empty() ? "" : " ") + w;
       }
       first(o.proxy_command, std::optional<std::string>(joined));
@@ -394,7 +394,7 @@ HostOptions SshConfig::lookup(std::string_view host) const {
       first(o.kbd_interactive_authentication, parse_yes_no(a));
     } else if (k == "preferredauthentications" && !a.empty()) {
       std::vector<std::string> methods;
-      for (const auto &m : util::split(a.front(), ',')) {
+      for (const auto& m : util::split(a.front(), ',')) {
         if (!m.empty()) {
           methods.push_back(m);
         }

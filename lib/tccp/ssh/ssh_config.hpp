@@ -45,24 +45,24 @@ public:
   /// Parses `text`; `origin` names it in messages and anchors relative
   /// Include paths (`include_dir`, normally ~/.ssh). Unknown keywords are
   /// ignored, as ssh does with many of them.
-  static SshConfig parse(std::string_view text, const std::string &origin,
-                         const std::filesystem::path &include_dir);
+  static SshConfig parse(std::string_view text, const std::string& origin,
+                         const std::filesystem::path& include_dir);
 
   /// Reads `path`; a missing file is an empty config. Throws
   /// Error(config) when the file exists but cannot be read or parsed.
-  static SshConfig load(const std::filesystem::path &path,
-                        const std::filesystem::path &include_dir);
+  static SshConfig load(const std::filesystem::path& path,
+                        const std::filesystem::path& include_dir);
 
   /// The config ssh would use: `explicit_file` (like `ssh -F`) when given,
   /// else $TCCP_SSH_CONFIG when set, else ~/.ssh/config followed by
   /// /etc/ssh/ssh_config.
-  static SshConfig load_default(const std::optional<std::string> &explicit_file);
+  static SshConfig load_default(const std::optional<std::string>& explicit_file);
 
   /// The options for `host` (the name as the user typed it).
   HostOptions lookup(std::string_view host) const;
 
   /// Appends the entries of `other` (used to add the system-wide file).
-  void append(const SshConfig &other);
+  void append(const SshConfig& other);
 
 private:
   struct Entry {
@@ -76,7 +76,7 @@ private:
 
 /// True when `host` matches the ssh_config pattern list (comma- or
 /// space-separated, `*` and `?` wildcards, `!` negates and wins).
-bool host_matches(std::string_view host, const std::vector<std::string> &patterns);
+bool host_matches(std::string_view host, const std::vector<std::string>& patterns);
 
 /// True when `text` matches the glob `pattern` (`*`, `?`), case-insensitive.
 bool glob_match(std::string_view pattern, std::string_view text);

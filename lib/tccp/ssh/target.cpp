@@ -16,21 +16,21 @@ namespace {
 constexpr int max_jump_depth = 8;
 
 std::string local_user() {
-  if (const passwd *pw = ::getpwuid(::getuid())) {
+  if (const passwd* pw = ::getpwuid(::getuid())) {
     return pw->pw_name;
   }
-  const char *u = std::getenv("USER");
+  const char* u = std::getenv("USER");
   return u != nullptr ? u : "root";
 }
 
-std::string expand_path(const std::string &p) {
+std::string expand_path(const std::string& p) {
   if (util::starts_with(p, "~/")) {
     return (util::home_dir() / p.substr(2)).string();
   }
   return p;
 }
 
-Target resolve(const TargetSpec &spec, const SshConfig &config, int depth) {
+Target resolve(const TargetSpec& spec, const SshConfig& config, int depth) {
   if (depth > max_jump_depth) {
     throw Error(ExitCode::config, "ProxyJump chain for '" + spec.host + "' is too long",
                 "check ~/.ssh/config for a ProxyJump loop");
@@ -45,10 +45,10 @@ Target resolve(const TargetSpec &spec, const SshConfig &config, int depth) {
                 "invalid port " + std::to_string(t.port) + " for '" + spec.host + "'");
   }
   t.user = spec.user ? *spec.user : o.user.value_or(local_user());
-  for (const auto &f : spec.identity_files) {
+  for (const auto& f : spec.identity_files) {
     t.identity_files.push_back(expand_tokens(f, t.hostname, t.user, t.port, spec.host));
   }
-  for (const auto &f : o.identity_files) {
+  for (const auto& f : o.identity_files) {
     auto p = expand_tokens(f, t.hostname, t.user, t.port, spec.host);
     if (std::find(t.identity_files.begin(), t.identity_files.end(), p) == t.identity_files.end()) {
       t.identity_files.push_back(p);
@@ -73,8 +73,8 @@ Target resolve(const TargetSpec &spec, const SshConfig &config, int depth) {
   }
   // Host keys: ssh_config's files (or OpenSSH's defaults), then tccp's own,
   // then the profile's.
-  auto add_files = [&](const std::vector<std::string> &files) {
-    for (const auto &f : files) {
+  auto add_files = [&](const std::vector<std::string>& files) {
+    for (const auto& f : files) {
       if (f != "none" && !f.empty()) {
         t.known_hosts_files.push_back(
             expand_path(expand_tokens(f, t.hostname, t.user, t.port, spec.host)));
@@ -98,7 +98,7 @@ Target resolve(const TargetSpec &spec, const SshConfig &config, int depth) {
                 "use ProxyJump in ~/.ssh/config (or proxy_jump in the cluster profile)");
   }
   if (jump != "none" && !jump.empty()) {
-    for (const auto &hop : util::split(jump, ',')) {
+    for (const auto& hop : util::split(jump, ',')) {
       HostPort hp = parse_host_port(hop);
       TargetSpec js;
       js.host = hp.host;
@@ -109,7 +109,7 @@ Target resolve(const TargetSpec &spec, const SshConfig &config, int depth) {
       js.known_hosts_files = spec.known_hosts_files;
       Target jt = resolve(js, config, depth + 1);
       // A jump host's own ProxyJump comes before it.
-      for (auto &inner : jt.jumps) {
+      for (auto& inner : jt.jumps) {
         t.jumps.push_back(std::move(inner));
       }
       jt.jumps.clear();
@@ -137,7 +137,7 @@ std::string Target::host_key_name() const {
   return host_key_alias.value_or(hostname);
 }
 
-HostPort parse_host_port(const std::string &text) {
+HostPort parse_host_port(const std::string& text) {
   HostPort hp;
   std::string rest = util::trim(text);
   if (auto at = rest.rfind('@'); at != std::string::npos) {
@@ -172,7 +172,7 @@ HostPort parse_host_port(const std::string &text) {
         throw std::invalid_argument("port");
       }
       hp.port = p;
-    } catch (const std::exception &) {
+    } catch (const std::exception&) {
       throw Error(ExitCode::config, "invalid port in '" + text + "'");
     }
   }
@@ -182,7 +182,7 @@ HostPort parse_host_port(const std::string &text) {
   return hp;
 }
 
-Target resolve_target(const TargetSpec &spec, const SshConfig &config) {
+Target resolve_target(const TargetSpec& spec, const SshConfig& config) {
   if (spec.host.empty()) {
     throw Error(ExitCode::config, "no cluster host configured", "run 'tccp setup' or pass --host");
   }

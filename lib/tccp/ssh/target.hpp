@@ -56,7 +56,7 @@ struct Target {
 
 /// Resolves `spec` with `config`. Throws Error(config) on a malformed
 /// ProxyJump or port.
-Target resolve_target(const TargetSpec &spec, const SshConfig &config);
+Target resolve_target(const TargetSpec& spec, const SshConfig& config);
 
 /// Splits "[user@]host[:port]" (also "[v6addr]:port").
 struct HostPort {
@@ -64,6 +64,6 @@ struct HostPort {
   std::string host;
   std::optional<int> port;
 };
-HostPort parse_host_port(const std::string &text);
+HostPort parse_host_port(const std::string& text);
 
 } // namespace tccp::ssh

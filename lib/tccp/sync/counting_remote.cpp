@@ -2,8 +2,8 @@
 
 namespace tccp::sync {
 
-remote::ExecResult CountingRemote::run(const std::string &command, std::string_view stdin_data,
-                                       const remote::ExecOptions &options) {
+remote::ExecResult CountingRemote::run(const std::string& command, std::string_view stdin_data,
+                                       const remote::ExecOptions& options) {
   ++m_round_trips;
   m_bytes_sent += stdin_data.size();
   auto r = m_inner.run(command, stdin_data, options);
@@ -11,13 +11,13 @@ remote::ExecResult CountingRemote::run(const std::string &command, std::string_v
   return r;
 }
 
-remote::ExecResult CountingRemote::stream(const std::string &command,
-                                          const remote::Producer &producer,
-                                          const remote::Sink &on_stdout,
-                                          const remote::Sink &on_stderr,
-                                          const remote::ExecOptions &options) {
+remote::ExecResult CountingRemote::stream(const std::string& command,
+                                          const remote::Producer& producer,
+                                          const remote::Sink& on_stdout,
+                                          const remote::Sink& on_stderr,
+                                          const remote::ExecOptions& options) {
   ++m_round_trips;
-  remote::Producer counted = [&](const remote::StdinWriter &write) {
+  remote::Producer counted = [&](const remote::StdinWriter& write) {
     producer([&](std::string_view data) {
       m_bytes_sent += data.size();
       write(data);
@@ -36,7 +36,7 @@ remote::ExecResult CountingRemote::stream(const std::string &command,
       options);
 }
 
-int CountingRemote::interactive(const std::string &command) {
+int CountingRemote::interactive(const std::string& command) {
   ++m_round_trips;
   return m_inner.interactive(command);
 }

@@ -10,14 +10,14 @@ namespace tccp::sync {
 
 class CountingRemote : public remote::Remote {
 public:
-  explicit CountingRemote(remote::Remote &inner) : m_inner(inner) {}
+  explicit CountingRemote(remote::Remote& inner) : m_inner(inner) {}
 
-  remote::ExecResult run(const std::string &command, std::string_view stdin_data = {},
-                         const remote::ExecOptions &options = {}) override;
-  remote::ExecResult stream(const std::string &command, const remote::Producer &producer,
-                            const remote::Sink &on_stdout, const remote::Sink &on_stderr,
-                            const remote::ExecOptions &options = {}) override;
-  int interactive(const std::string &command) override;
+  remote::ExecResult run(const std::string& command, std::string_view stdin_data = {},
+                         const remote::ExecOptions& options = {}) override;
+  remote::ExecResult stream(const std::string& command, const remote::Producer& producer,
+                            const remote::Sink& on_stdout, const remote::Sink& on_stderr,
+                            const remote::ExecOptions& options = {}) override;
+  int interactive(const std::string& command) override;
   std::string describe() const override { return m_inner.describe(); }
 
   int round_trips() const { return m_round_trips; }
@@ -25,7 +25,7 @@ public:
   std::uint64_t bytes_received() const { return m_bytes_received; } ///< stdout + stderr
 
 private:
-  remote::Remote &m_inner;
+  remote::Remote& m_inner;
   int m_round_trips = 0;
   std::uint64_t m_bytes_sent = 0;
   std::uint64_t m_bytes_received = 0;

@@ -13,7 +13,7 @@
 namespace tccp::sync {
 
 struct Sha256::Impl {
-  EVP_MD_CTX *ctx = nullptr;
+  EVP_MD_CTX* ctx = nullptr;
   bool done = false;
 };
 
@@ -44,7 +44,7 @@ std::string Sha256::hex_digest() {
     throw Error(ExitCode::internal, "SHA-256 final failed");
   }
   m_impl->done = true;
-  return util::hex(std::string_view(reinterpret_cast<const char *>(md), len));
+  return util::hex(std::string_view(reinterpret_cast<const char*>(md), len));
 }
 
 std::string sha256_hex(std::string_view bytes) {
@@ -53,7 +53,7 @@ std::string sha256_hex(std::string_view bytes) {
   return h.hex_digest();
 }
 
-std::string sha256_file(const std::filesystem::path &path, std::uint64_t *bytes_read) {
+std::string sha256_file(const std::filesystem::path& path, std::uint64_t* bytes_read) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) {
     throw Error(ExitCode::failed, "cannot read '" + path.string() + "': " + std::strerror(errno));

@@ -19,8 +19,8 @@ class Sha256 {
 public:
   Sha256();
   ~Sha256();
-  Sha256(const Sha256 &) = delete;
-  Sha256 &operator=(const Sha256 &) = delete;
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
 
   void update(std::string_view bytes);
   /// The hex digest; the hasher cannot be updated afterwards.
@@ -37,6 +37,6 @@ std::string sha256_hex(std::string_view bytes);
 /// SHA-256 of a file's contents, read in fixed-size chunks (memory stays
 /// flat). Throws Error(failed) naming the file when it cannot be read.
 /// `bytes_read`, when given, receives the number of bytes hashed.
-std::string sha256_file(const std::filesystem::path &path, std::uint64_t *bytes_read = nullptr);
+std::string sha256_file(const std::filesystem::path& path, std::uint64_t* bytes_read = nullptr);
 
 } // namespace tccp::sync

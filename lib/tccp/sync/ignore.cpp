@@ -33,7 +33,7 @@ std::string trim_trailing_spaces(std::string_view line) {
   return std::string(line.substr(0, keep));
 }
 
-std::optional<IgnorePattern> parse_line(std::string_view raw, const std::string &base) {
+std::optional<IgnorePattern> parse_line(std::string_view raw, const std::string& base) {
   if (raw.empty() || raw.front() == '#') {
     return std::nullopt;
   }
@@ -84,7 +84,7 @@ IgnoreList IgnoreList::parse(std::string_view text, std::string base) {
   return list;
 }
 
-bool pattern_matches(const IgnorePattern &p, std::string_view path, bool is_dir) {
+bool pattern_matches(const IgnorePattern& p, std::string_view path, bool is_dir) {
   if (p.dir_only && !is_dir) {
     return false;
   }

@@ -36,7 +36,7 @@ public:
   std::optional<bool> decide(std::string_view path, bool is_dir) const;
 
   bool empty() const { return m_patterns.empty(); }
-  const std::vector<IgnorePattern> &patterns() const { return m_patterns; }
+  const std::vector<IgnorePattern>& patterns() const { return m_patterns; }
 
 private:
   std::vector<IgnorePattern> m_patterns;
@@ -44,6 +44,6 @@ private:
 
 /// True when one pattern matches `path` (as git's last_matching_pattern
 /// would consider it; negation is not applied here).
-bool pattern_matches(const IgnorePattern &pattern, std::string_view path, bool is_dir);
+bool pattern_matches(const IgnorePattern& pattern, std::string_view path, bool is_dir);
 
 } // namespace tccp::sync

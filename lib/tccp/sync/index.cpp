@@ -23,7 +23,7 @@ std::int64_t now_ns() {
       .count();
 }
 
-bool parse_record(std::string_view line, std::string *key, Index::Record *r) {
+bool parse_record(std::string_view line, std::string* key, Index::Record* r) {
   auto fields = util::split(line, '\t');
   if (fields.size() != 6 || fields[5].size() != 64) {
     return false;
@@ -34,7 +34,7 @@ bool parse_record(std::string_view line, std::string *key, Index::Record *r) {
     r->mtime_ns = std::stoll(fields[2]);
     r->ctime_ns = std::stoll(fields[3]);
     r->inode = std::stoull(fields[4]);
-  } catch (const std::exception &) {
+  } catch (const std::exception&) {
     return false;
   }
   r->sha = fields[5];
@@ -42,7 +42,7 @@ bool parse_record(std::string_view line, std::string *key, Index::Record *r) {
 }
 } // namespace
 
-Index Index::load(const std::filesystem::path &file, bool *corrupt_out) {
+Index Index::load(const std::filesystem::path& file, bool* corrupt_out) {
   Index idx;
   idx.m_stamp_ns = now_ns();
   auto text = util::read_file_if_exists(file);
@@ -57,7 +57,7 @@ Index Index::load(const std::filesystem::path &file, bool *corrupt_out) {
     if (ok) {
       try {
         idx.m_old_stamp_ns = std::stoll(text->substr(header.size(), nl - header.size()));
-      } catch (const std::exception &) {
+      } catch (const std::exception&) {
         ok = false;
       }
       pos = nl + 1;
@@ -87,7 +87,7 @@ Index Index::load(const std::filesystem::path &file, bool *corrupt_out) {
   return idx;
 }
 
-void Index::save(const std::filesystem::path &file) {
+void Index::save(const std::filesystem::path& file) {
   // Unchanged since loaded (every record reused, none gone): keep the file,
   // and its stamp, which still tells when those hashes were taken.
   bool unchanged = m_loaded && m_hashed == 0 && m_new.size() == m_old.size();
@@ -98,7 +98,7 @@ void Index::save(const std::filesystem::path &file) {
   std::string out(header);
   out += std::to_string(m_stamp_ns);
   out += '\n';
-  for (const auto &[key, r] : m_new) {
+  for (const auto& [key, r] : m_new) {
     out += escape_path(key);
     out += '\t' + std::to_string(r.size) + '\t' + std::to_string(r.mtime_ns) + '\t' +
            std::to_string(r.ctime_ns) + '\t' + std::to_string(r.inode) + '\t' + r.sha + '\n';
@@ -108,14 +108,14 @@ void Index::save(const std::filesystem::path &file) {
   util::atomic_write_file(file, out, 0600);
 }
 
-std::string Index::hash(const std::filesystem::path &root, const std::string &key,
-                        const Entry &entry) {
+std::string Index::hash(const std::filesystem::path& root, const std::string& key,
+                        const Entry& entry) {
   if (entry.kind == EntryKind::symlink) {
     return sha256_hex(entry.link_target);
   }
   auto it = m_old.find(key);
   if (it != m_old.end()) {
-    const Record &r = it->second;
+    const Record& r = it->second;
     bool same = r.size == entry.size && r.mtime_ns == entry.mtime_ns &&
                 r.ctime_ns == entry.ctime_ns && r.inode == entry.inode;
     bool racy = entry.mtime_ns + racy_window_ns >= m_old_stamp_ns;
@@ -135,8 +135,8 @@ std::string Index::hash(const std::filesystem::path &root, const std::string &ke
   return sha;
 }
 
-void Index::retain(const std::string &prefix) {
-  for (const auto &[key, r] : m_old) {
+void Index::retain(const std::string& prefix) {
+  for (const auto& [key, r] : m_old) {
     if (util::starts_with(key, prefix) && m_new.count(key) == 0) {
       m_new[key] = r;
       m_saved = false;
@@ -144,7 +144,7 @@ void Index::retain(const std::string &prefix) {
   }
 }
 
-void Index::record(const std::string &key, const Entry &entry, const std::string &sha) {
+void Index::record(const std::string& key, const Entry& entry, const std::string& sha) {
   m_saved = false;
   Record r;
   r.size = entry.size;

@@ -26,25 +26,25 @@ public:
   /// Loads `file`; an absent file is an empty index. A corrupt one is moved
   /// aside to `file.corrupt` (and `*corrupt_out` set) and the index starts
   /// empty: the files are simply hashed again.
-  static Index load(const std::filesystem::path &file, bool *corrupt_out = nullptr);
+  static Index load(const std::filesystem::path& file, bool* corrupt_out = nullptr);
 
   /// Writes the records of this scan atomically (0600), when they differ
   /// from what was loaded (a file hashed again, one gone or new).
-  void save(const std::filesystem::path &file);
+  void save(const std::filesystem::path& file);
 
   /// The content hash of `entry` (a file or symlink under `root`, named by
   /// `key`, its path relative to the project). Reuses the stored hash when
   /// size, mtime, ctime and inode are unchanged and the file was not modified
   /// within the clock granularity of the last hash ("racily clean" files are
   /// hashed again, as git does). Records the result for save().
-  std::string hash(const std::filesystem::path &root, const std::string &key, const Entry &entry);
+  std::string hash(const std::filesystem::path& root, const std::string& key, const Entry& entry);
 
   /// Keeps the stored records of every key starting with `prefix` as they
   /// are (for trees not scanned this time, e.g. rodata already pushed).
-  void retain(const std::string &prefix);
+  void retain(const std::string& prefix);
 
   /// Records `sha` for an entry hashed elsewhere (while streaming).
-  void record(const std::string &key, const Entry &entry, const std::string &sha);
+  void record(const std::string& key, const Entry& entry, const std::string& sha);
 
   std::size_t files_hashed() const { return m_hashed; }
   std::size_t files_reused() const { return m_reused; }

@@ -62,12 +62,12 @@ std::string unescape_path(std::string_view escaped) {
   return out;
 }
 
-const ManifestItem *Manifest::find(const std::string &path) const {
+const ManifestItem* Manifest::find(const std::string& path) const {
   auto it = m_items.find(path);
   return it == m_items.end() ? nullptr : &it->second;
 }
 
-std::string Manifest::line(const std::string &path, const ManifestItem &item) {
+std::string Manifest::line(const std::string& path, const ManifestItem& item) {
   std::string l = escape_path(path);
   l += '\t';
   l += static_cast<char>(item.kind);
@@ -82,7 +82,7 @@ std::string Manifest::text() const {
   // the escaped form since escaping can reorder control bytes.
   std::vector<std::string> lines;
   lines.reserve(m_items.size());
-  for (const auto &[path, item] : m_items) {
+  for (const auto& [path, item] : m_items) {
     lines.push_back(line(path, item));
   }
   // Map order is raw path order; it differs from the escaped order only
@@ -91,7 +91,7 @@ std::string Manifest::text() const {
     std::sort(lines.begin(), lines.end());
   }
   std::string out;
-  for (const auto &l : lines) {
+  for (const auto& l : lines) {
     out += l;
     out += '\n';
   }
@@ -126,7 +126,7 @@ Manifest Manifest::parse(std::string_view text) {
   return m;
 }
 
-Delta diff(const Manifest &from, const Manifest &to) {
+Delta diff(const Manifest& from, const Manifest& to) {
   // One walk over both sorted maps.
   Delta d;
   auto a = from.items().begin();

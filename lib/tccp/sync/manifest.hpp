@@ -26,15 +26,15 @@ std::string unescape_path(std::string_view escaped);
 struct ManifestItem {
   EntryKind kind = EntryKind::file;
   std::string sha; ///< "-" for directories
-  bool operator==(const ManifestItem &o) const { return kind == o.kind && sha == o.sha; }
+  bool operator==(const ManifestItem& o) const { return kind == o.kind && sha == o.sha; }
 };
 
 /// A tree's manifest, keyed by (unescaped) path.
 class Manifest {
 public:
-  void set(const std::string &path, ManifestItem item) { m_items[path] = std::move(item); }
-  const ManifestItem *find(const std::string &path) const;
-  const std::map<std::string, ManifestItem> &items() const { return m_items; }
+  void set(const std::string& path, ManifestItem item) { m_items[path] = std::move(item); }
+  const ManifestItem* find(const std::string& path) const;
+  const std::map<std::string, ManifestItem>& items() const { return m_items; }
   std::size_t size() const { return m_items.size(); }
 
   /// The canonical text (sorted lines, each ending in a newline).
@@ -46,7 +46,7 @@ public:
   static Manifest parse(std::string_view text);
 
   /// One line for `path` (without the newline).
-  static std::string line(const std::string &path, const ManifestItem &item);
+  static std::string line(const std::string& path, const ManifestItem& item);
 
 private:
   std::map<std::string, ManifestItem> m_items;
@@ -61,6 +61,6 @@ struct Delta {
 };
 
 /// The delta from `from` (what the cluster holds) to `to` (the local tree).
-Delta diff(const Manifest &from, const Manifest &to);
+Delta diff(const Manifest& from, const Manifest& to);
 
 } // namespace tccp::sync

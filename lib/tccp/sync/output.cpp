@@ -25,12 +25,12 @@ namespace tccp::sync {
 
 namespace fs = std::filesystem;
 
-std::string output_stamp(const std::string &created_at, const std::string &run_id) {
+std::string output_stamp(const std::string& created_at, const std::string& run_id) {
   if (created_at.empty() || created_at == "-") {
     return run_id;
   }
   std::string s = created_at;
-  for (char &c : s) {
+  for (char& c : s) {
     if (c == ':') {
       c = '-';
     }
@@ -54,7 +54,7 @@ struct Listing {
   std::map<std::string, RemoteFile> files;
 };
 
-std::string remote_error(const remote::ExecResult &r) {
+std::string remote_error(const remote::ExecResult& r) {
   std::string why = util::trim(r.err);
   if (util::starts_with(why, "tccp-remote: error: ")) {
     why = why.substr(20);
@@ -71,7 +71,7 @@ std::optional<std::string> safe_relative(std::string_view p) {
     p.remove_prefix(2);
   }
   auto parts = util::split(p, '/');
-  for (const auto &part : parts) {
+  for (const auto& part : parts) {
     if (part.empty() || part == "." || part == "..") {
       return std::nullopt;
     }
@@ -79,7 +79,7 @@ std::optional<std::string> safe_relative(std::string_view p) {
   return parts.empty() ? std::nullopt : std::optional<std::string>(std::string(p));
 }
 
-Listing parse_listing(const std::string &out) {
+Listing parse_listing(const std::string& out) {
   Listing l;
   std::size_t nl = out.find('\n');
   if (!util::starts_with(out, "run ") || nl == std::string::npos) {
@@ -121,7 +121,7 @@ Listing parse_listing(const std::string &out) {
       f.size = std::stoull(rec.substr(t1 + 1, t2 - t1 - 1));
       f.mtime_s = std::stoll(rec.substr(t2 + 1, t3 - t2 - 1));
       f.mode = static_cast<unsigned>(std::stoul(rec.substr(t3 + 1, t4 - t3 - 1), nullptr, 8));
-    } catch (const std::exception &) {
+    } catch (const std::exception&) {
       throw Error(ExitCode::protocol, "the cluster sent a malformed output record");
     }
     l.files[*path] = f;
@@ -129,8 +129,8 @@ Listing parse_listing(const std::string &out) {
   return l;
 }
 
-bool excluded(const std::string &path, const std::vector<std::string> &exclude) {
-  for (const auto &e : exclude) {
+bool excluded(const std::string& path, const std::vector<std::string>& exclude) {
+  for (const auto& e : exclude) {
     if (path == e || util::starts_with(path, e + "/")) {
       return true;
     }
@@ -139,7 +139,7 @@ bool excluded(const std::string &path, const std::vector<std::string> &exclude) 
 }
 
 // Makes `final_path` the complete file `part`, with the cluster's mtime.
-void finalise(const fs::path &part, const fs::path &final_path, std::int64_t mtime_s,
+void finalise(const fs::path& part, const fs::path& final_path, std::int64_t mtime_s,
               unsigned mode) {
   ::chmod(part.c_str(), (mode & 0777) | 0600);
   timespec times[2];
@@ -154,7 +154,7 @@ void finalise(const fs::path &part, const fs::path &final_path, std::int64_t mti
   fs::rename(part, final_path);
 }
 
-fs::path part_of(const fs::path &p) {
+fs::path part_of(const fs::path& p) {
   return p.string() + part_suffix;
 }
 
@@ -185,7 +185,7 @@ public:
     m_bytes = 0;
     m_cv.notify_all();
   }
-  bool pop(std::string &out) {
+  bool pop(std::string& out) {
     std::unique_lock<std::mutex> lock(m_mutex);
     m_cv.wait(lock, [&] { return !m_queue.empty() || m_closed; });
     if (m_queue.empty()) {
@@ -212,13 +212,13 @@ private:
 // its .tccp.part name.
 class Extractor {
 public:
-  Extractor(ChunkQueue &queue, fs::path dir, std::function<void(std::uint64_t)> on_bytes)
+  Extractor(ChunkQueue& queue, fs::path dir, std::function<void(std::uint64_t)> on_bytes)
       : m_queue(queue), m_dir(std::move(dir)), m_on_bytes(std::move(on_bytes)) {}
 
   void run() {
     try {
       extract();
-    } catch (const std::exception &) {
+    } catch (const std::exception&) {
       m_error = std::current_exception();
     }
     // Whatever happened, the stream must not block on a reader that left.
@@ -230,8 +230,8 @@ public:
   std::exception_ptr error() const { return m_error; }
 
 private:
-  static la_ssize_t read_cb(archive * /*a*/, void *ctx, const void **buf) {
-    auto *self = static_cast<Extractor *>(ctx);
+  static la_ssize_t read_cb(archive* /*a*/, void* ctx, const void** buf) {
+    auto* self = static_cast<Extractor*>(ctx);
     if (!self->m_queue.pop(self->m_chunk)) {
       return 0;
     }
@@ -240,13 +240,13 @@ private:
   }
 
   void extract() {
-    std::unique_ptr<archive, int (*)(archive *)> a(archive_read_new(), archive_read_free);
+    std::unique_ptr<archive, int (*)(archive*)> a(archive_read_new(), archive_read_free);
     archive_read_support_format_tar(a.get());
     if (archive_read_open(a.get(), this, nullptr, &Extractor::read_cb, nullptr) != ARCHIVE_OK) {
       return; // nothing arrived
     }
     for (;;) {
-      archive_entry *e = nullptr;
+      archive_entry* e = nullptr;
       int r = archive_read_next_header(a.get(), &e);
       if (r == ARCHIVE_EOF) {
         m_complete = true;
@@ -255,7 +255,7 @@ private:
       if (r < ARCHIVE_WARN) {
         return; // cut short
       }
-      const char *name = archive_entry_pathname(e);
+      const char* name = archive_entry_pathname(e);
       auto rel = name != nullptr ? safe_relative(name) : std::nullopt;
       if (!rel) {
         continue;
@@ -286,7 +286,7 @@ private:
     }
   }
 
-  bool write_file(archive *a, archive_entry *e, const fs::path &dest) {
+  bool write_file(archive* a, archive_entry* e, const fs::path& dest) {
     fs::path part = part_of(dest);
     int fd = ::open(part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
@@ -294,7 +294,7 @@ private:
                   "cannot write '" + part.string() + "': " + std::strerror(errno));
     }
     for (;;) {
-      const void *buf = nullptr;
+      const void* buf = nullptr;
       size_t size = 0;
       la_int64_t offset = 0;
       int r = archive_read_data_block(a, &buf, &size, &offset);
@@ -305,7 +305,7 @@ private:
         ::close(fd);
         return false;
       }
-      const char *p = static_cast<const char *>(buf);
+      const char* p = static_cast<const char*>(buf);
       std::size_t left = size;
       while (left > 0) {
         ssize_t w = ::pwrite(fd, p, left, offset);
@@ -335,7 +335,7 @@ private:
     return true;
   }
 
-  ChunkQueue &m_queue;
+  ChunkQueue& m_queue;
   fs::path m_dir;
   std::function<void(std::uint64_t)> m_on_bytes;
   std::string m_chunk;
@@ -353,8 +353,8 @@ struct Resume {
 // "gone"), then "tar" and the tar stream, handed to the extractor.
 class StreamParser {
 public:
-  StreamParser(const fs::path &dir, const std::vector<Resume> &resumes,
-               const std::map<std::string, RemoteFile> &files, ChunkQueue &queue,
+  StreamParser(const fs::path& dir, const std::vector<Resume>& resumes,
+               const std::map<std::string, RemoteFile>& files, ChunkQueue& queue,
                std::function<void(std::uint64_t)> on_bytes)
       : m_dir(dir), m_resumes(resumes), m_files(files), m_queue(queue),
         m_on_bytes(std::move(on_bytes)) {}
@@ -364,8 +364,8 @@ public:
       ::close(m_fd);
     }
   }
-  StreamParser(const StreamParser &) = delete;
-  StreamParser &operator=(const StreamParser &) = delete;
+  StreamParser(const StreamParser&) = delete;
+  StreamParser& operator=(const StreamParser&) = delete;
 
   void feed(std::string_view data) {
     while (!data.empty()) {
@@ -403,7 +403,7 @@ public:
   bool reached_tar() const { return m_in_tar; }
 
 private:
-  void header(const std::string &line) {
+  void header(const std::string& line) {
     if (line == "tar") {
       m_in_tar = true;
       return;
@@ -411,7 +411,7 @@ private:
     if (m_next >= m_resumes.size()) {
       throw Error(ExitCode::protocol, "the cluster sent more files than were asked for");
     }
-    const Resume &r = m_resumes[m_next++];
+    const Resume& r = m_resumes[m_next++];
     if (line == "gone") {
       return;
     }
@@ -451,16 +451,16 @@ private:
   void finish_part() {
     ::close(m_fd);
     m_fd = -1;
-    const RemoteFile &f = m_files.at(m_current);
+    const RemoteFile& f = m_files.at(m_current);
     fs::path dest = m_dir / m_current;
     finalise(part_of(dest), dest, f.mtime_s, f.mode);
     ++m_parts_done;
   }
 
-  const fs::path &m_dir;
-  const std::vector<Resume> &m_resumes;
-  const std::map<std::string, RemoteFile> &m_files;
-  ChunkQueue &m_queue;
+  const fs::path& m_dir;
+  const std::vector<Resume>& m_resumes;
+  const std::map<std::string, RemoteFile>& m_files;
+  ChunkQueue& m_queue;
   std::function<void(std::uint64_t)> m_on_bytes;
   std::string m_line;
   std::size_t m_next = 0;
@@ -471,7 +471,7 @@ private:
   bool m_in_tar = false;
 };
 
-void point_latest(const fs::path &job_dir, const std::string &stamp) {
+void point_latest(const fs::path& job_dir, const std::string& stamp) {
   fs::path tmp = job_dir / (".latest." + std::to_string(::getpid()));
   std::error_code ec;
   fs::remove(tmp, ec);
@@ -479,7 +479,7 @@ void point_latest(const fs::path &job_dir, const std::string &stamp) {
   fs::rename(tmp, job_dir / "latest");
 }
 
-void check_name(const std::string &what, const std::string &name) {
+void check_name(const std::string& what, const std::string& name) {
   if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos) {
     throw Error(ExitCode::usage, what + " '" + name + "' cannot name a directory");
   }
@@ -487,7 +487,7 @@ void check_name(const std::string &what, const std::string &name) {
 
 } // namespace
 
-PullResult pull_output(remote::Remote &remote, const PullRequest &req, PullObserver *observer) {
+PullResult pull_output(remote::Remote& remote, const PullRequest& req, PullObserver* observer) {
   if (req.run_id.empty() && req.job.empty()) {
     throw Error(ExitCode::usage, "no run to pull: give a job or a run id");
   }
@@ -517,7 +517,7 @@ PullResult pull_output(remote::Remote &remote, const PullRequest &req, PullObser
   std::vector<Resume> resumes;
   std::string whole; // NUL-separated "./path" list for the tar
   std::uint64_t to_fetch = 0;
-  for (const auto &[path, f] : l.files) {
+  for (const auto& [path, f] : l.files) {
     if (excluded(path, req.exclude)) {
       continue;
     }
@@ -554,7 +554,7 @@ PullResult pull_output(remote::Remote &remote, const PullRequest &req, PullObser
 
   if (!resumes.empty() || !whole.empty()) {
     std::vector<std::string> args{req.project, l.run_id, *output};
-    for (const auto &r : resumes) {
+    for (const auto& r : resumes) {
       args.push_back(std::to_string(r.offset));
       args.push_back(r.path);
     }
@@ -577,12 +577,12 @@ PullResult pull_output(remote::Remote &remote, const PullRequest &req, PullObser
     try {
       r = call_helper_stream(
           counted, req.remote_root, "output_send", args,
-          [&](const remote::StdinWriter &write) { write(whole); },
+          [&](const remote::StdinWriter& write) { write(whole); },
           [&](std::string_view d) {
             if (!parse_error) {
               try {
                 parser.feed(d);
-              } catch (const std::exception &) {
+              } catch (const std::exception&) {
                 parse_error = std::current_exception();
                 queue.abandon();
               }
@@ -593,7 +593,7 @@ PullResult pull_output(remote::Remote &remote, const PullRequest &req, PullObser
               errors.append(d);
             }
           });
-    } catch (const std::exception &) {
+    } catch (const std::exception&) {
       queue.close();
       worker.join();
       throw;
@@ -626,11 +626,11 @@ PullResult pull_output(remote::Remote &remote, const PullRequest &req, PullObser
   return result;
 }
 
-CleanResult clean_output(remote::Remote &remote, const CleanRequest &req) {
+CleanResult clean_output(remote::Remote& remote, const CleanRequest& req) {
   CleanResult result;
   std::error_code ec;
   if (fs::is_directory(req.local_output, ec)) {
-    for (const auto &job_entry : fs::directory_iterator(req.local_output, ec)) {
+    for (const auto& job_entry : fs::directory_iterator(req.local_output, ec)) {
       std::string job = job_entry.path().filename().string();
       if (!req.job.empty() && job != req.job) {
         continue;
@@ -640,7 +640,7 @@ CleanResult clean_output(remote::Remote &remote, const CleanRequest &req) {
         continue; // not a directory tccp made
       }
       std::string keep = fs::read_symlink(latest, ec).filename().string();
-      for (const auto &run : fs::directory_iterator(job_entry.path(), ec)) {
+      for (const auto& run : fs::directory_iterator(job_entry.path(), ec)) {
         std::string name = run.path().filename().string();
         bool looks_like_stamp = name.size() >= 10 && name[4] == '-' && name[7] == '-';
         if (name == "latest" || name == keep || !looks_like_stamp ||
@@ -666,7 +666,7 @@ CleanResult clean_output(remote::Remote &remote, const CleanRequest &req) {
     throw Error(ExitCode::failed,
                 "cannot clean the output on " + remote.describe() + ": " + remote_error(r));
   }
-  for (const auto &line : util::split(r.out, '\n')) {
+  for (const auto& line : util::split(r.out, '\n')) {
     if (util::starts_with(line, "cleaned ")) {
       result.remote_cleaned.push_back(line.substr(8));
     }

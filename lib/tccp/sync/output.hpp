@@ -19,7 +19,7 @@
 namespace tccp::sync {
 
 /// Suffix of a file still downloading.
-inline constexpr const char *part_suffix = ".tccp.part";
+inline constexpr const char* part_suffix = ".tccp.part";
 
 struct PullRequest {
   std::string remote_root = "~/.tccp";
@@ -57,12 +57,12 @@ struct PullResult {
 /// Error(failed) when the run does not exist or the cluster refuses, and
 /// Error(unreachable) when the stream ends early (parts are kept: run it
 /// again to resume).
-PullResult pull_output(remote::Remote &remote, const PullRequest &request,
-                       PullObserver *observer = nullptr);
+PullResult pull_output(remote::Remote& remote, const PullRequest& request,
+                       PullObserver* observer = nullptr);
 
 /// The local directory name for a run created at `created_at` (RFC 3339):
 /// "2026-02-15T10:30:00Z" -> "2026-02-15T10-30-00Z".
-std::string output_stamp(const std::string &created_at, const std::string &run_id);
+std::string output_stamp(const std::string& created_at, const std::string& run_id);
 
 struct CleanRequest {
   std::string remote_root = "~/.tccp";
@@ -82,6 +82,6 @@ struct CleanResult {
 /// output/<job>/<timestamp>/ that `latest` does not point to (only in job
 /// dirs tccp made, i.e. with a `latest` link), and on the cluster the output
 /// of every ended run but the newest per job. One round trip.
-CleanResult clean_output(remote::Remote &remote, const CleanRequest &request);
+CleanResult clean_output(remote::Remote& remote, const CleanRequest& request);
 
 } // namespace tccp::sync

@@ -7,8 +7,8 @@
 namespace tccp::sync {
 
 namespace {
-void keep_top(std::vector<SizedPath> &items, std::size_t n) {
-  std::sort(items.begin(), items.end(), [](const SizedPath &a, const SizedPath &b) {
+void keep_top(std::vector<SizedPath>& items, std::size_t n) {
+  std::sort(items.begin(), items.end(), [](const SizedPath& a, const SizedPath& b) {
     return a.bytes != b.bytes ? a.bytes > b.bytes : a.path < b.path;
   });
   if (items.size() > n) {
@@ -18,7 +18,7 @@ void keep_top(std::vector<SizedPath> &items, std::size_t n) {
 } // namespace
 
 std::string human_bytes(std::uint64_t bytes) {
-  const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   double v = static_cast<double>(bytes);
   int u = 0;
   while (v >= 1024 && u < 4) {
@@ -34,11 +34,11 @@ std::string human_bytes(std::uint64_t bytes) {
   return buf;
 }
 
-Preview make_preview(const std::vector<Entry> &entries) {
+Preview make_preview(const std::vector<Entry>& entries) {
   Preview p;
   std::map<std::string, SizedPath> dirs;
   std::vector<SizedPath> files;
-  for (const auto &e : entries) {
+  for (const auto& e : entries) {
     if (e.kind == EntryKind::directory) {
       continue;
     }
@@ -50,7 +50,7 @@ Preview make_preview(const std::vector<Entry> &entries) {
     files.push_back({e.path, e.size, 1});
     std::size_t slash = e.path.find('/');
     if (slash != std::string::npos) {
-      auto &d = dirs[e.path.substr(0, slash)];
+      auto& d = dirs[e.path.substr(0, slash)];
       d.path = e.path.substr(0, slash) + "/";
       d.bytes += e.size;
       d.files += 1;
@@ -59,7 +59,7 @@ Preview make_preview(const std::vector<Entry> &entries) {
   keep_top(files, 5);
   p.largest_files = files;
   std::vector<SizedPath> dir_list;
-  for (auto &[name, d] : dirs) {
+  for (auto& [name, d] : dirs) {
     dir_list.push_back(d);
   }
   std::vector<SizedPath> by_count = dir_list;
@@ -74,7 +74,7 @@ Preview make_preview(const std::vector<Entry> &entries) {
       p.suggested_ignore = "/" + dir_list.front().path;
     } else if (many && !by_count.empty()) {
       std::sort(by_count.begin(), by_count.end(),
-                [](const SizedPath &a, const SizedPath &b) { return a.files > b.files; });
+                [](const SizedPath& a, const SizedPath& b) { return a.files > b.files; });
       p.suggested_ignore = "/" + by_count.front().path;
     } else if (!files.empty()) {
       p.suggested_ignore = "/" + files.front().path;
@@ -83,20 +83,20 @@ Preview make_preview(const std::vector<Entry> &entries) {
   return p;
 }
 
-std::vector<std::string> format_preview(const Preview &p) {
+std::vector<std::string> format_preview(const Preview& p) {
   std::vector<std::string> lines;
   lines.push_back("first push of this project: " + std::to_string(p.files) + " files, " +
                   human_bytes(p.bytes));
   if (!p.largest_dirs.empty()) {
     lines.emplace_back("  largest directories:");
-    for (const auto &d : p.largest_dirs) {
+    for (const auto& d : p.largest_dirs) {
       lines.push_back("    " + human_bytes(d.bytes) + "  " + d.path + " (" +
                       std::to_string(d.files) + " files)");
     }
   }
   if (!p.largest_files.empty()) {
     lines.emplace_back("  largest files:");
-    for (const auto &f : p.largest_files) {
+    for (const auto& f : p.largest_files) {
       lines.push_back("    " + human_bytes(f.bytes) + "  " + f.path);
     }
   }

@@ -30,11 +30,11 @@ struct Preview {
 };
 
 /// Builds the preview of `entries` (a scan of the project).
-Preview make_preview(const std::vector<Entry> &entries);
+Preview make_preview(const std::vector<Entry>& entries);
 
 /// The preview as lines for stderr (no secret content or path, only sizes
 /// and paths of ordinary files).
-std::vector<std::string> format_preview(const Preview &preview);
+std::vector<std::string> format_preview(const Preview& preview);
 
 /// Bytes as people read them ("1.5 MiB").
 std::string human_bytes(std::uint64_t bytes);

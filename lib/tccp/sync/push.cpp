@@ -19,12 +19,12 @@ namespace tccp::sync {
 
 namespace fs = std::filesystem;
 
-std::optional<std::string> project_relative(const std::string &path) {
+std::optional<std::string> project_relative(const std::string& path) {
   if (path.empty() || path.front() == '/') {
     return std::nullopt;
   }
   std::vector<std::string> parts;
-  for (const auto &part : util::split(path, '/')) {
+  for (const auto& part : util::split(path, '/')) {
     if (part.empty() || part == ".") {
       continue;
     }
@@ -43,11 +43,11 @@ std::optional<std::string> project_relative(const std::string &path) {
   return util::join(parts, "/");
 }
 
-std::string project_target(const std::string &project) {
+std::string project_target(const std::string& project) {
   return "projects/" + project;
 }
 
-std::string rodata_key(const std::string &rodata_path) {
+std::string rodata_key(const std::string& rodata_path) {
   std::string key;
   for (char c : rodata_path) {
     if (c == '%') {
@@ -61,12 +61,12 @@ std::string rodata_key(const std::string &rodata_path) {
   return key;
 }
 
-std::string rodata_target(const std::string &project, const std::string &rodata_path) {
+std::string rodata_target(const std::string& project, const std::string& rodata_path) {
   return project_target(project) + "/rodata/" + rodata_key(rodata_path);
 }
 
-void validate(const PushSpec &spec) {
-  const std::string &p = spec.project;
+void validate(const PushSpec& spec) {
+  const std::string& p = spec.project;
   if (p.empty() || p == "." || p == ".." || p.find('/') != std::string::npos ||
       p.find('\n') != std::string::npos) {
     throw Error(ExitCode::config, "project name '" + p + "' cannot name a directory",
@@ -75,7 +75,7 @@ void validate(const PushSpec &spec) {
   if (!project_relative(spec.output)) {
     throw Error(ExitCode::config, "output '" + spec.output + "' is not a path inside the project");
   }
-  for (const auto &r : spec.rodata) {
+  for (const auto& r : spec.rodata) {
     if (!project_relative(r)) {
       throw Error(ExitCode::config, "rodata '" + r + "' is not a directory inside the project",
                   "list rodata dirs relative to the project, e.g. `rodata: [data]`");
@@ -107,7 +107,7 @@ struct Target {
 
 struct Built {
   std::vector<Entry> entries;
-  std::unordered_map<std::string, const Entry *> by_path;
+  std::unordered_map<std::string, const Entry*> by_path;
   Manifest manifest;
   std::string digest; ///< of manifest
 };
@@ -124,12 +124,12 @@ struct ApplyOutcome {
 
 class Pusher {
 public:
-  Pusher(CountingRemote &remote, const PushSpec &spec, PushObserver *observer, Index &index,
+  Pusher(CountingRemote& remote, const PushSpec& spec, PushObserver* observer, Index& index,
          fs::path index_file)
       : m_remote(remote), m_spec(spec), m_observer(observer), m_index(index),
         m_index_file(std::move(index_file)) {}
 
-  TargetReport push_target(const Target &t, bool *first_push) {
+  TargetReport push_target(const Target& t, bool* first_push) {
     bool corrupt = false;
     auto remembered = load_remote_state(t.state_file, &corrupt);
     if (corrupt) {
@@ -146,7 +146,7 @@ public:
     TargetReport report;
     report.path = t.label;
     report.remote_tree = m_spec.remote_root + "/" + t.remote_target + "/tree";
-    for (const auto &e : built.entries) {
+    for (const auto& e : built.entries) {
       if (e.is_content()) {
         ++report.files_total;
         report.bytes_total += e.size;
@@ -214,15 +214,15 @@ private:
   static constexpr std::uint64_t probe_unremembered_bytes = 4ULL << 20;
   static constexpr std::uint64_t probe_any_bytes = 256ULL << 20;
 
-  static bool should_probe(bool remembered, const Delta &delta, const Built &built) {
+  static bool should_probe(bool remembered, const Delta& delta, const Built& built) {
     std::uint64_t bytes = 0;
-    for (const auto &p : delta.send) {
+    for (const auto& p : delta.send) {
       bytes += built.by_path.at(p)->size;
     }
     return bytes > (remembered ? probe_any_bytes : probe_unremembered_bytes);
   }
 
-  std::pair<std::string, Manifest> fetch_manifest(const Target &t) {
+  std::pair<std::string, Manifest> fetch_manifest(const Target& t) {
     auto r = call_helper(m_remote, m_spec.remote_root, "sync_manifest", {t.remote_target});
     if (r.exit_code != 0 || !util::starts_with(r.out, "digest ")) {
       throw Error(ExitCode::failed, "cannot read the manifest of " + describe(t) + " on " +
@@ -237,7 +237,7 @@ private:
     return {digest, std::move(m)};
   }
 
-  TargetReport settled(const Target &t, TargetReport report, Built built, int rt_before) {
+  TargetReport settled(const Target& t, TargetReport report, Built built, int rt_before) {
     report.digest = built.digest;
     RemoteState st;
     st.digest = report.digest;
@@ -252,20 +252,20 @@ private:
     return report;
   }
 
-  static std::string describe(const Target &t) {
+  static std::string describe(const Target& t) {
     return t.label.empty() ? std::string("the project") : "rodata '" + t.label + "'";
   }
 
-  void note(const std::string &message) {
+  void note(const std::string& message) {
     if (m_observer != nullptr) {
       m_observer->note(message);
     }
   }
 
-  Built build(const Target &t) {
+  Built build(const Target& t) {
     Built b;
     b.entries = scan_tree(t.scan);
-    for (const auto &e : b.entries) {
+    for (const auto& e : b.entries) {
       b.by_path[e.path] = &e;
       ManifestItem item;
       item.kind = e.kind;
@@ -278,21 +278,21 @@ private:
     return b;
   }
 
-  ApplyOutcome apply(const Target &t, const Built &built, const std::string &expected,
-                     const std::string &want, const Delta &delta) {
+  ApplyOutcome apply(const Target& t, const Built& built, const std::string& expected,
+                     const std::string& want, const Delta& delta) {
     ApplyOutcome out;
     std::string answer;
     std::string errors;
     bool changed = false;
     std::exception_ptr failure;
     std::uint64_t total = 0;
-    for (const auto &p : delta.send) {
+    for (const auto& p : delta.send) {
       total += built.by_path.at(p)->size;
     }
     std::uint64_t done = 0;
     // Restartable: a helper call may run it twice (the first run's bytes
     // dropped) when it installs the helper on the way.
-    auto producer = [&](const remote::StdinWriter &write) {
+    auto producer = [&](const remote::StdinWriter& write) {
       done = 0;
       out.files_sent = 0;
       out.bytes_sent = 0;
@@ -304,25 +304,25 @@ private:
         std::string drop;
         std::vector<std::string> gone = delta.deleted;
         gone.insert(gone.end(), delta.replaced.begin(), delta.replaced.end());
-        for (const auto &p : gone) {
+        for (const auto& p : gone) {
           remove += p;
           remove += '\0';
           drop += escape_path(p);
           drop += '\n';
         }
         std::string add;
-        for (const auto &p : delta.send) {
+        for (const auto& p : delta.send) {
           add += Manifest::line(p, *built.manifest.find(p));
           add += '\n';
         }
         tar.add_bytes("c/remove", remove);
         tar.add_bytes("c/drop", drop);
         tar.add_bytes("c/add", add);
-        for (const auto &p : delta.send) {
+        for (const auto& p : delta.send) {
           if (!answer.empty()) {
             return; // the cluster answered early (mismatch): stop sending
           }
-          const Entry &e = *built.by_path.at(p);
+          const Entry& e = *built.by_path.at(p);
           const std::string name = "f/" + p;
           if (e.kind == EntryKind::directory) {
             tar.add_directory(name, mode_of(e.kind));
@@ -346,7 +346,7 @@ private:
         }
         tar.add_bytes("c/end", want + "\n");
         tar.finish();
-      } catch (const std::exception &) {
+      } catch (const std::exception&) {
         failure = std::current_exception();
       }
     };
@@ -403,16 +403,16 @@ private:
     return out;
   }
 
-  CountingRemote &m_remote;
-  const PushSpec &m_spec;
-  PushObserver *m_observer;
-  Index &m_index;
+  CountingRemote& m_remote;
+  const PushSpec& m_spec;
+  PushObserver* m_observer;
+  Index& m_index;
   fs::path m_index_file;
   /// The remembered digest and allocation of the target being pushed.
   std::optional<std::pair<std::string, std::string>> m_remembered;
 };
 
-ScanOptions tree_scan(const PushSpec &spec, const std::vector<std::string> &rodata) {
+ScanOptions tree_scan(const PushSpec& spec, const std::vector<std::string>& rodata) {
   ScanOptions o;
   o.root = spec.project_dir;
   o.excluded.push_back(*project_relative(spec.output));
@@ -423,16 +423,16 @@ ScanOptions tree_scan(const PushSpec &spec, const std::vector<std::string> &roda
   return o;
 }
 
-ScanOptions rodata_scan(const PushSpec &spec, const std::string &rel) {
+ScanOptions rodata_scan(const PushSpec& spec, const std::string& rel) {
   ScanOptions o;
   o.root = spec.project_dir / rel;
   o.ignore_files = IgnoreFiles::tccp_only;
   return o;
 }
 
-std::vector<std::string> normalised_rodata(const PushSpec &spec) {
+std::vector<std::string> normalised_rodata(const PushSpec& spec) {
   std::vector<std::string> out;
-  for (const auto &r : spec.rodata) {
+  for (const auto& r : spec.rodata) {
     out.push_back(*project_relative(r));
   }
   std::sort(out.begin(), out.end());
@@ -442,7 +442,7 @@ std::vector<std::string> normalised_rodata(const PushSpec &spec) {
 
 } // namespace
 
-PushResult push(remote::Remote &remote, const PushSpec &spec, PushObserver *observer) {
+PushResult push(remote::Remote& remote, const PushSpec& spec, PushObserver* observer) {
   validate(spec);
   auto start = Clock::now();
   CountingRemote counted(remote);
@@ -455,7 +455,7 @@ PushResult push(remote::Remote &remote, const PushSpec &spec, PushObserver *obse
     observer->note("the local index was corrupt; hashing every file again");
   }
   auto rodata = normalised_rodata(spec);
-  for (const auto &rel : rodata) {
+  for (const auto& rel : rodata) {
     std::error_code ec;
     if (!fs::is_directory(spec.project_dir / rel, ec)) {
       throw Error(ExitCode::config, "rodata '" + rel + "' is not a directory in the project",
@@ -471,7 +471,7 @@ PushResult push(remote::Remote &remote, const PushSpec &spec, PushObserver *obse
   tree.state_file = state_dir / (spec.cluster_key + "-tree.state");
   result.tree = pusher.push_target(tree, &result.first_push);
 
-  for (const auto &rel : rodata) {
+  for (const auto& rel : rodata) {
     Target t;
     t.label = rel;
     t.remote_target = rodata_target(spec.project, rel);
@@ -503,24 +503,24 @@ PushResult push(remote::Remote &remote, const PushSpec &spec, PushObserver *obse
   return result;
 }
 
-std::vector<ListedPath> list_paths(const PushSpec &spec) {
+std::vector<ListedPath> list_paths(const PushSpec& spec) {
   validate(spec);
   auto rodata = normalised_rodata(spec);
   std::vector<ListedPath> out;
-  for (const auto &e : scan_tree(tree_scan(spec, rodata))) {
+  for (const auto& e : scan_tree(tree_scan(spec, rodata))) {
     if (e.is_content()) {
       out.push_back({e.path, e.kind, e.size, false});
     }
   }
-  for (const auto &rel : rodata) {
-    for (const auto &e : scan_tree(rodata_scan(spec, rel))) {
+  for (const auto& rel : rodata) {
+    for (const auto& e : scan_tree(rodata_scan(spec, rel))) {
       if (e.is_content()) {
         out.push_back({rel + "/" + e.path, e.kind, e.size, true});
       }
     }
   }
   std::sort(out.begin(), out.end(),
-            [](const ListedPath &a, const ListedPath &b) { return a.path < b.path; });
+            [](const ListedPath& a, const ListedPath& b) { return a.path < b.path; });
   return out;
 }
 

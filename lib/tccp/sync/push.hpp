@@ -37,11 +37,11 @@ class PushObserver {
 public:
   virtual ~PushObserver() = default;
   /// Before the first push of a project (nothing remembered for it).
-  virtual void preview(const Preview & /*preview*/) {}
+  virtual void preview(const Preview& /*preview*/) {}
   /// File bytes sent so far out of the bytes this push sends.
   virtual void progress(std::uint64_t /*done*/, std::uint64_t /*total*/) {}
   /// A one-line note for people ("the cluster's tree changed; resending").
-  virtual void note(const std::string & /*message*/) {}
+  virtual void note(const std::string& /*message*/) {}
 };
 
 /// One pushed tree (the project, or a rodata dir).
@@ -72,7 +72,7 @@ struct PushResult {
 /// Error(failed) for a local problem (unreadable file, symlink leaving the
 /// project) or when the cluster refuses the push, with the cluster's words;
 /// the tree on the cluster is then unchanged.
-PushResult push(remote::Remote &remote, const PushSpec &spec, PushObserver *observer = nullptr);
+PushResult push(remote::Remote& remote, const PushSpec& spec, PushObserver* observer = nullptr);
 
 /// One path a push would consider.
 struct ListedPath {
@@ -84,22 +84,22 @@ struct ListedPath {
 
 /// The files and symlinks a push would consider, after every rule: the
 /// project's, then each rodata dir's, sorted by path.
-std::vector<ListedPath> list_paths(const PushSpec &spec);
+std::vector<ListedPath> list_paths(const PushSpec& spec);
 
 /// The remote directory (relative to the tccp root) of a project's tree
 /// target, and of one of its rodata dirs.
-std::string project_target(const std::string &project);
-std::string rodata_target(const std::string &project, const std::string &rodata_path);
+std::string project_target(const std::string& project);
+std::string rodata_target(const std::string& project, const std::string& rodata_path);
 
 /// The name of a rodata dir on the cluster ("data/imgs" -> "data%2Fimgs").
-std::string rodata_key(const std::string &rodata_path);
+std::string rodata_key(const std::string& rodata_path);
 
 /// Checks the spec: a project name usable as a directory name, relative
 /// paths inside the project. Throws Error(config).
-void validate(const PushSpec &spec);
+void validate(const PushSpec& spec);
 
 /// Normalises a project-relative path ("./data/" -> "data"); nullopt when
 /// it is absolute, empty or leaves the project.
-std::optional<std::string> project_relative(const std::string &path);
+std::optional<std::string> project_relative(const std::string& path);
 
 } // namespace tccp::sync

@@ -27,12 +27,12 @@ struct Frame {
   IgnoreList tccp;
 };
 
-std::int64_t to_ns(const timespec &ts) {
+std::int64_t to_ns(const timespec& ts) {
   return static_cast<std::int64_t>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
 }
 
 // Reads an in-tree ignore file; like git, a symlinked one is not followed.
-std::optional<std::string> read_ignore_file(const fs::path &path) {
+std::optional<std::string> read_ignore_file(const fs::path& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) {
     return std::nullopt;
@@ -62,7 +62,7 @@ std::optional<std::string> read_ignore_file(const fs::path &path) {
 // nullopt when ".." climbs above the start.
 std::optional<std::string> normalise(std::string_view path) {
   std::vector<std::string> parts;
-  for (const auto &part : util::split(path, '/')) {
+  for (const auto& part : util::split(path, '/')) {
     if (part.empty() || part == ".") {
       continue;
     }
@@ -79,7 +79,7 @@ std::optional<std::string> normalise(std::string_view path) {
 }
 
 // The git directory of the repository at `top` (`.git` or a gitfile).
-std::optional<fs::path> git_dir_of(const fs::path &top) {
+std::optional<fs::path> git_dir_of(const fs::path& top) {
   fs::path dot_git = top / ".git";
   struct stat st {};
   if (::lstat(dot_git.c_str(), &st) != 0) {
@@ -106,7 +106,7 @@ std::optional<fs::path> git_dir_of(const fs::path &top) {
 
 class Scanner {
 public:
-  explicit Scanner(const ScanOptions &options) : m_options(options) {
+  explicit Scanner(const ScanOptions& options) : m_options(options) {
     m_excluded.insert(options.excluded.begin(), options.excluded.end());
     if (options.ignore_files == IgnoreFiles::git_and_tccp) {
       load_repository_context();
@@ -122,7 +122,7 @@ public:
     walk("", 0);
     add_env_file();
     std::sort(m_entries.begin(), m_entries.end(),
-              [](const Entry &a, const Entry &b) { return a.path < b.path; });
+              [](const Entry& a, const Entry& b) { return a.path < b.path; });
     return std::move(m_entries);
   }
 
@@ -163,7 +163,7 @@ private:
     // The ancestors' rules, from the repository top down to the root's
     // parent (the root's own files are read by walk()).
     std::vector<std::string> parts;
-    for (const auto &part : rel) {
+    for (const auto& part : rel) {
       parts.push_back(part.string());
     }
     std::string base;
@@ -180,7 +180,7 @@ private:
   }
 
   // git's verdict for `path` (root-relative) given the frames so far.
-  bool is_ignored(const std::string &rel, bool is_dir) const {
+  bool is_ignored(const std::string& rel, bool is_dir) const {
     std::string path = m_prefix + rel;
     for (auto it = m_frames.rbegin(); it != m_frames.rend(); ++it) {
       if (auto v = it->tccp.decide(path, is_dir)) {
@@ -196,7 +196,7 @@ private:
     return false;
   }
 
-  void push_frame(const fs::path &dir, const std::string &rel_dir) {
+  void push_frame(const fs::path& dir, const std::string& rel_dir) {
     Frame f;
     std::string base = m_prefix + (rel_dir.empty() ? "" : rel_dir + "/");
     if (m_options.ignore_files == IgnoreFiles::git_and_tccp) {
@@ -210,12 +210,12 @@ private:
     m_frames.push_back(std::move(f));
   }
 
-  void walk(const std::string &rel_dir, int depth) {
+  void walk(const std::string& rel_dir, int depth) {
     fs::path dir = rel_dir.empty() ? m_options.root : m_options.root / rel_dir;
     if (depth > 256) {
       throw Error(ExitCode::failed, "'" + dir.string() + "' is nested too deeply");
     }
-    std::unique_ptr<DIR, int (*)(DIR *)> d(::opendir(dir.c_str()), ::closedir);
+    std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
     if (!d) {
       throw Error(ExitCode::failed,
                   "cannot read directory '" + dir.string() + "': " + std::strerror(errno),
@@ -223,7 +223,7 @@ private:
     }
     push_frame(dir, rel_dir);
     std::vector<std::string> names;
-    while (dirent *de = ::readdir(d.get())) {
+    while (dirent* de = ::readdir(d.get())) {
       std::string name = de->d_name;
       if (name == "." || name == "..") {
         continue;
@@ -233,7 +233,7 @@ private:
     std::sort(names.begin(), names.end());
     // Entries are looked up relative to the open directory: no path walk.
     int dir_fd = ::dirfd(d.get());
-    for (const auto &name : names) {
+    for (const auto& name : names) {
       std::string rel = rel_dir.empty() ? name : rel_dir + "/" + name;
       fs::path full = dir / name;
       struct stat st {};
@@ -273,7 +273,7 @@ private:
 
   // The target a link keeps on the cluster. Links that stay inside the root
   // are kept; absolute ones into the root become relative; others refused.
-  std::string checked_link_target(const fs::path &full, const std::string &rel) const {
+  std::string checked_link_target(const fs::path& full, const std::string& rel) const {
     std::string target(static_cast<std::size_t>(PATH_MAX) + 1, '\0');
     ssize_t n = ::readlink(full.c_str(), target.data(), target.size());
     if (n < 0) {
@@ -325,7 +325,7 @@ private:
     if (::stat(full.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
       return; // no env file: nothing to sync
     }
-    auto same = [&](const Entry &e) { return e.path == *rel; };
+    auto same = [&](const Entry& e) { return e.path == *rel; };
     m_entries.erase(std::remove_if(m_entries.begin(), m_entries.end(), same), m_entries.end());
     Entry e;
     e.path = *rel;
@@ -337,7 +337,7 @@ private:
     m_entries.push_back(e);
     // Its directories come with it even when they are ignored.
     std::set<std::string> have;
-    for (const auto &x : m_entries) {
+    for (const auto& x : m_entries) {
       if (x.kind == EntryKind::directory) {
         have.insert(x.path);
       }
@@ -354,7 +354,7 @@ private:
     }
   }
 
-  const ScanOptions &m_options;
+  const ScanOptions& m_options;
   std::set<std::string> m_excluded;
   std::vector<Frame> m_frames;
   IgnoreList m_info_exclude;
@@ -371,7 +371,7 @@ bool is_builtin_excluded(std::string_view name, bool is_dir) {
   return is_dir && (name == "__pycache__" || name == ".venv" || name == "node_modules");
 }
 
-std::vector<Entry> scan_tree(const ScanOptions &options) {
+std::vector<Entry> scan_tree(const ScanOptions& options) {
   return Scanner(options).run();
 }
 

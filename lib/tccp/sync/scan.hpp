@@ -55,7 +55,7 @@ struct ScanOptions {
 /// pointing outside the root is refused with Error(failed) naming it. Other
 /// special files (sockets, fifos) are skipped. Throws Error(failed) when the
 /// root is not a readable directory.
-std::vector<Entry> scan_tree(const ScanOptions &options);
+std::vector<Entry> scan_tree(const ScanOptions& options);
 
 /// The name git and tccp never descend into or sync.
 bool is_builtin_excluded(std::string_view name, bool is_dir);

@@ -8,14 +8,14 @@
 namespace tccp::sync {
 
 namespace {
-std::vector<std::string> snapshot_args(const SnapshotRequest &request) {
+std::vector<std::string> snapshot_args(const SnapshotRequest& request) {
   auto output = project_relative(request.output);
   if (!output) {
     throw Error(ExitCode::config,
                 "output '" + request.output + "' is not a path inside the project");
   }
   std::vector<std::string> args{request.project, request.run_id, request.job, *output};
-  for (const auto &r : request.rodata) {
+  for (const auto& r : request.rodata) {
     auto rel = project_relative(r);
     if (!rel) {
       throw Error(ExitCode::config, "rodata '" + r + "' is not a directory inside the project");
@@ -27,11 +27,11 @@ std::vector<std::string> snapshot_args(const SnapshotRequest &request) {
 }
 } // namespace
 
-std::string snapshot_command(const SnapshotRequest &request) {
+std::string snapshot_command(const SnapshotRequest& request) {
   return helper_command(request.remote_root, "snapshot", snapshot_args(request));
 }
 
-Snapshot parse_snapshot_answer(const SnapshotRequest &request, const remote::ExecResult &result) {
+Snapshot parse_snapshot_answer(const SnapshotRequest& request, const remote::ExecResult& result) {
   std::string out = util::trim(result.out);
   if (result.exit_code != 0 || !util::starts_with(out, "snapshot ")) {
     std::string why = util::trim(result.err);
@@ -53,7 +53,7 @@ Snapshot parse_snapshot_answer(const SnapshotRequest &request, const remote::Exe
   return s;
 }
 
-Snapshot snapshot(remote::Remote &remote, const SnapshotRequest &request) {
+Snapshot snapshot(remote::Remote& remote, const SnapshotRequest& request) {
   return parse_snapshot_answer(
       request, call_helper(remote, request.remote_root, "snapshot", snapshot_args(request)));
 }

@@ -35,13 +35,13 @@ struct Snapshot {
 
 /// The helper command line for the snapshot, for callers that batch it with
 /// other work in one round trip. Its stdout holds "snapshot DIGEST".
-std::string snapshot_command(const SnapshotRequest &request);
+std::string snapshot_command(const SnapshotRequest& request);
 
 /// Reads the answer of snapshot_command(); throws Error(failed) with the
 /// cluster's words when it failed.
-Snapshot parse_snapshot_answer(const SnapshotRequest &request, const remote::ExecResult &result);
+Snapshot parse_snapshot_answer(const SnapshotRequest& request, const remote::ExecResult& result);
 
 /// Makes the snapshot: one round trip.
-Snapshot snapshot(remote::Remote &remote, const SnapshotRequest &request);
+Snapshot snapshot(remote::Remote& remote, const SnapshotRequest& request);
 
 } // namespace tccp::sync

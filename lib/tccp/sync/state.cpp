@@ -30,14 +30,14 @@ std::string safe_component(std::string_view name) {
 } // namespace
 
 fs::path tccp_home() {
-  const char *env = std::getenv("TCCP_HOME");
+  const char* env = std::getenv("TCCP_HOME");
   if (env != nullptr && *env != '\0') {
     return env;
   }
   return util::home_dir() / ".tccp";
 }
 
-fs::path project_state_dir(const std::string &project, const fs::path &project_dir) {
+fs::path project_state_dir(const std::string& project, const fs::path& project_dir) {
   std::error_code ec;
   fs::path canonical = fs::weakly_canonical(project_dir, ec);
   if (ec) {
@@ -52,13 +52,13 @@ fs::path project_state_dir(const std::string &project, const fs::path &project_d
   return dir;
 }
 
-std::string cluster_key(const std::string &host, const std::string &user, int port,
-                        const std::string &remote_root) {
+std::string cluster_key(const std::string& host, const std::string& user, int port,
+                        const std::string& remote_root) {
   std::string id = user + "@" + host + ":" + std::to_string(port) + ":" + remote_root;
   return safe_component(host) + "-" + sha256_hex(id).substr(0, 12);
 }
 
-std::optional<RemoteState> load_remote_state(const fs::path &file, bool *corrupt_out) {
+std::optional<RemoteState> load_remote_state(const fs::path& file, bool* corrupt_out) {
   auto text = util::read_file_if_exists(file);
   if (!text) {
     return std::nullopt;
@@ -77,7 +77,7 @@ std::optional<RemoteState> load_remote_state(const fs::path &file, bool *corrupt
   }
   rest.remove_prefix(state_header.size());
   RemoteState st;
-  for (const char *key : {"digest ", "allocation "}) {
+  for (const char* key : {"digest ", "allocation "}) {
     std::size_t nl = rest.find('\n');
     if (nl == std::string_view::npos || !util::starts_with(rest, key)) {
       return corrupt();
@@ -88,7 +88,7 @@ std::optional<RemoteState> load_remote_state(const fs::path &file, bool *corrupt
   }
   try {
     st.manifest = Manifest::parse(rest);
-  } catch (const Error &) {
+  } catch (const Error&) {
     return corrupt();
   }
   if (st.manifest.digest() != st.digest) {
@@ -97,7 +97,7 @@ std::optional<RemoteState> load_remote_state(const fs::path &file, bool *corrupt
   return st;
 }
 
-void save_remote_state(const fs::path &file, const RemoteState &state) {
+void save_remote_state(const fs::path& file, const RemoteState& state) {
   std::string out(state_header);
   out += "digest " + state.digest + "\n";
   out += "allocation " + state.allocation_id + "\n";

@@ -18,12 +18,12 @@ namespace tccp::sync {
 std::filesystem::path tccp_home();
 
 /// The state directory of the project at `project_dir` (created 0700).
-std::filesystem::path project_state_dir(const std::string &project,
-                                        const std::filesystem::path &project_dir);
+std::filesystem::path project_state_dir(const std::string& project,
+                                        const std::filesystem::path& project_dir);
 
 /// A short stable key naming a cluster account and remote root.
-std::string cluster_key(const std::string &host, const std::string &user, int port,
-                        const std::string &remote_root);
+std::string cluster_key(const std::string& host, const std::string& user, int port,
+                        const std::string& remote_root);
 
 /// What the client remembers of one remote target.
 struct RemoteState {
@@ -34,10 +34,10 @@ struct RemoteState {
 
 /// Loads the remembered state, or nullopt when none (or when it is corrupt:
 /// then it is moved to `file.corrupt` and `*corrupt_out` is set).
-std::optional<RemoteState> load_remote_state(const std::filesystem::path &file,
-                                             bool *corrupt_out = nullptr);
+std::optional<RemoteState> load_remote_state(const std::filesystem::path& file,
+                                             bool* corrupt_out = nullptr);
 
 /// Writes the state atomically.
-void save_remote_state(const std::filesystem::path &file, const RemoteState &state);
+void save_remote_state(const std::filesystem::path& file, const RemoteState& state);
 
 } // namespace tccp::sync

@@ -16,7 +16,7 @@
 namespace tccp::sync {
 
 struct TarWriter::Impl {
-  archive *a = nullptr;
+  archive* a = nullptr;
   bool finished = false;
   bool discard = false;            ///< set while abandoning: nothing more goes out
   std::exception_ptr output_error; ///< what the output threw (not let through C code)
@@ -24,15 +24,15 @@ struct TarWriter::Impl {
 };
 
 struct TarCallbacks {
-  static la_ssize_t write(archive * /*a*/, void *client, const void *buf, size_t len) {
-    auto *self = static_cast<TarWriter *>(client);
+  static la_ssize_t write(archive* /*a*/, void* client, const void* buf, size_t len) {
+    auto* self = static_cast<TarWriter*>(client);
     if (self->m_impl->discard) {
       return static_cast<la_ssize_t>(len);
     }
     // An exception must not unwind through libarchive: keep it, report a
     // write error, and rethrow it once libarchive has returned.
     try {
-      self->m_output(std::string_view(static_cast<const char *>(buf), len));
+      self->m_output(std::string_view(static_cast<const char*>(buf), len));
     } catch (...) {
       self->m_impl->output_error = std::current_exception();
       return -1;
@@ -43,28 +43,28 @@ struct TarCallbacks {
 };
 
 namespace {
-[[noreturn]] void fail(archive *a, const std::string &what,
-                       const std::exception_ptr &cause = nullptr) {
+[[noreturn]] void fail(archive* a, const std::string& what,
+                       const std::exception_ptr& cause = nullptr) {
   if (cause) {
     std::rethrow_exception(cause);
   }
-  const char *msg = archive_error_string(a);
+  const char* msg = archive_error_string(a);
   throw Error(ExitCode::internal, what + ": " + (msg != nullptr ? msg : "unknown error"));
 }
 
 struct EntryPtr {
-  archive_entry *e;
-  explicit EntryPtr(archive *a) : e(archive_entry_new2(a)) {}
+  archive_entry* e;
+  explicit EntryPtr(archive* a) : e(archive_entry_new2(a)) {}
   ~EntryPtr() { archive_entry_free(e); }
-  EntryPtr(const EntryPtr &) = delete;
-  EntryPtr &operator=(const EntryPtr &) = delete;
+  EntryPtr(const EntryPtr&) = delete;
+  EntryPtr& operator=(const EntryPtr&) = delete;
 };
 } // namespace
 
 TarWriter::TarWriter(Output output)
     : m_impl(std::make_unique<Impl>()), m_output(std::move(output)) {
   m_impl->a = archive_write_new();
-  archive *a = m_impl->a;
+  archive* a = m_impl->a;
   if (archive_write_set_format_gnutar(a) != ARCHIVE_OK ||
       archive_write_set_bytes_per_block(a, 64 * 1024) != ARCHIVE_OK ||
       archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK) {
@@ -83,7 +83,7 @@ TarWriter::~TarWriter() {
   archive_write_free(m_impl->a);
 }
 
-void TarWriter::add_bytes(const std::string &name, std::string_view data, unsigned mode) {
+void TarWriter::add_bytes(const std::string& name, std::string_view data, unsigned mode) {
   EntryPtr e(m_impl->a);
   archive_entry_set_pathname(e.e, name.c_str());
   archive_entry_set_filetype(e.e, AE_IFREG);
@@ -98,9 +98,9 @@ void TarWriter::add_bytes(const std::string &name, std::string_view data, unsign
   }
 }
 
-std::string TarWriter::add_file(const std::string &name, const std::filesystem::path &source,
+std::string TarWriter::add_file(const std::string& name, const std::filesystem::path& source,
                                 unsigned mode, std::int64_t mtime_s,
-                                const std::function<void(std::uint64_t)> &on_bytes) {
+                                const std::function<void(std::uint64_t)>& on_bytes) {
   int fd = ::open(source.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) {
     throw Error(ExitCode::failed, "cannot read '" + source.string() + "': " + std::strerror(errno));
@@ -122,7 +122,7 @@ std::string TarWriter::add_file(const std::string &name, const std::filesystem::
     fail(m_impl->a, "cannot write a tar header", m_impl->output_error);
   }
   Sha256 h;
-  std::vector<char> &buf = m_impl->buf;
+  std::vector<char>& buf = m_impl->buf;
   if (buf.empty()) {
     buf.resize(std::size_t{256} * 1024);
   }
@@ -159,7 +159,7 @@ std::string TarWriter::add_file(const std::string &name, const std::filesystem::
   return h.hex_digest();
 }
 
-void TarWriter::add_symlink(const std::string &name, const std::string &target) {
+void TarWriter::add_symlink(const std::string& name, const std::string& target) {
   EntryPtr e(m_impl->a);
   archive_entry_set_pathname(e.e, name.c_str());
   archive_entry_set_filetype(e.e, AE_IFLNK);
@@ -171,7 +171,7 @@ void TarWriter::add_symlink(const std::string &name, const std::string &target) 
   }
 }
 
-void TarWriter::add_directory(const std::string &name, unsigned mode) {
+void TarWriter::add_directory(const std::string& name, unsigned mode) {
   EntryPtr e(m_impl->a);
   archive_entry_set_pathname(e.e, name.c_str());
   archive_entry_set_filetype(e.e, AE_IFDIR);

@@ -17,22 +17,22 @@ public:
 
   explicit TarWriter(Output output);
   ~TarWriter();
-  TarWriter(const TarWriter &) = delete;
-  TarWriter &operator=(const TarWriter &) = delete;
+  TarWriter(const TarWriter&) = delete;
+  TarWriter& operator=(const TarWriter&) = delete;
 
   /// A regular file holding `data`.
-  void add_bytes(const std::string &name, std::string_view data, unsigned mode = 0600);
+  void add_bytes(const std::string& name, std::string_view data, unsigned mode = 0600);
 
   /// A regular file streamed from `source`. Returns the SHA-256 of what was
   /// sent, so the caller can notice a file that changed since it was hashed.
   /// `on_bytes` is called as content goes out. Throws Error(failed) when the
   /// source cannot be read.
-  std::string add_file(const std::string &name, const std::filesystem::path &source, unsigned mode,
+  std::string add_file(const std::string& name, const std::filesystem::path& source, unsigned mode,
                        std::int64_t mtime_s,
-                       const std::function<void(std::uint64_t)> &on_bytes = {});
+                       const std::function<void(std::uint64_t)>& on_bytes = {});
 
-  void add_symlink(const std::string &name, const std::string &target);
-  void add_directory(const std::string &name, unsigned mode = 0755);
+  void add_symlink(const std::string& name, const std::string& target);
+  void add_directory(const std::string& name, unsigned mode = 0755);
 
   /// Writes the end-of-archive blocks.
   void finish();

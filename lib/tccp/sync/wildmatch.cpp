@@ -22,7 +22,7 @@ struct Matcher {
 
   static bool is_special(char c) { return c == '*' || c == '?' || c == '[' || c == '\\'; }
 
-  static bool named_class(std::string_view name, unsigned char c, bool *known) {
+  static bool named_class(std::string_view name, unsigned char c, bool* known) {
     *known = true;
     if (name == "alnum")
       return std::isalnum(c) != 0;
@@ -54,7 +54,7 @@ struct Matcher {
 
   // Matches the class starting at pat[p] == '[' against `c`; on return
   // *end is the index just past the closing ']'.
-  Result match_class(std::size_t p, unsigned char c, std::size_t *end) const {
+  Result match_class(std::size_t p, unsigned char c, std::size_t* end) const {
     std::size_t i = p + 1;
     bool negated = false;
     if (pat_at(i) == '!' || pat_at(i) == '^') {

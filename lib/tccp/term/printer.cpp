@@ -30,13 +30,13 @@ Printer::Printer(std::string tool)
     : m_tool(std::move(tool)), m_colour(util::colour_wanted(STDERR_FILENO)) {}
 
 void Printer::error(const std::string& message) const {
-  std::cerr << m_tool << ": " << (m_colour ? red : "") << "error:" << (m_colour ? reset : "")
-            << ' ' << message << '\n';
+  std::cerr << m_tool << ": " << (m_colour ? red : "") << "error:" << (m_colour ? reset : "") << ' '
+            << message << '\n';
 }
 
 void Printer::warning(const std::string& message) const {
-  std::cerr << m_tool << ": " << (m_colour ? yellow : "") << "warning:"
-            << (m_colour ? reset : "") << ' ' << message << '\n';
+  std::cerr << m_tool << ": " << (m_colour ? yellow : "") << "warning:" << (m_colour ? reset : "")
+            << ' ' << message << '\n';
 }
 
 void Printer::hint(const std::string& message) const {

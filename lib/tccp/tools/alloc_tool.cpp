@@ -34,7 +34,7 @@ std::string describe_resources(const slurm::SqueueJob& j) {
   s += std::to_string(j.cpus) + " cpu";
   if (j.memory_mb) {
     s += " " + (*j.memory_mb % 1024 == 0 ? std::to_string(*j.memory_mb / 1024) + "G"
-                                          : std::to_string(*j.memory_mb) + "M");
+                                         : std::to_string(*j.memory_mb) + "M");
   }
   return s;
 }
@@ -42,8 +42,8 @@ std::string describe_resources(const slurm::SqueueJob& j) {
 std::string describe_request(const slurm::ResourceRequest& r) {
   std::string s;
   if (r.gpu.count > 0) {
-    s += std::to_string(r.gpu.count) + " " + (r.gpu.type.empty() ? "" : r.gpu.type + " ") +
-         "GPU" + (r.gpu.count > 1 ? "s" : "") + ", ";
+    s += std::to_string(r.gpu.count) + " " + (r.gpu.type.empty() ? "" : r.gpu.type + " ") + "GPU" +
+         (r.gpu.count > 1 ? "s" : "") + ", ";
   }
   s += std::to_string(r.cpus) + " CPU" + (r.cpus > 1 ? "s" : "") + ", " +
        std::to_string(r.memory_mb) + " MB, " + term::format_duration(r.time_limit_s);
@@ -65,8 +65,8 @@ public:
     if (m_quiet || (elapsed == 0 && reason == "None")) {
       return;
     }
-    std::string words = state == "PENDING" ? slurm::describe_pending_reason(reason)
-                                           : util::to_lower(state);
+    std::string words =
+        state == "PENDING" ? slurm::describe_pending_reason(reason) : util::to_lower(state);
     std::string line = "waiting for allocation " + id + " (" + reason + ": " + words + ") " +
                        term::format_duration(elapsed);
     if (m_tty) {
@@ -106,10 +106,9 @@ struct WaitOutcome {
 };
 
 // Streams a helper command that prints submitted|/wait|/alloc|/gone| lines.
-WaitOutcome follow_wait(remote::Remote& remote, const std::string& root,
-                        const std::string& command, const std::vector<std::string>& args,
-                        const term::Printer& printer, bool quiet, std::string* err_text,
-                        int* exit_code) {
+WaitOutcome follow_wait(remote::Remote& remote, const std::string& root, const std::string& command,
+                        const std::vector<std::string>& args, const term::Printer& printer,
+                        bool quiet, std::string* err_text, int* exit_code) {
   WaitOutcome out;
   WaitDisplay display(printer, quiet);
   std::string buffer;
@@ -189,9 +188,11 @@ slurm::ResourceRequest request_from_job(const proto::Json& data) {
   proto::Json cluster = data.contains("cluster") && data["cluster"].is_object()
                             ? data["cluster"]
                             : proto::Json::object();
-  std::string gpu_partition = cluster.contains("gpu_partition") ? json_string(cluster, "gpu_partition")
-                                                                : std::string("gpu");
-  r.partition = slurm::choose_partition(r, gpu_partition, json_string(cluster, "default_partition"));
+  std::string gpu_partition = cluster.contains("gpu_partition")
+                                  ? json_string(cluster, "gpu_partition")
+                                  : std::string("gpu");
+  r.partition =
+      slurm::choose_partition(r, gpu_partition, json_string(cluster, "default_partition"));
   return r;
 }
 
@@ -229,13 +230,11 @@ AllocationList parse_allocation_list(std::string_view output) {
 
 std::optional<slurm::SqueueJob> pick_allocation(const std::vector<AllocationView>& allocations,
                                                 const slurm::ResourceRequest& request,
-                                                const std::string& name,
-                                                AcceptPending pending) {
+                                                const std::string& name, AcceptPending pending) {
   std::optional<slurm::SqueueJob> best;
   auto weight = [](const slurm::SqueueJob& j) {
-    long long left = j.time_left.kind == slurm::Duration::Kind::unlimited
-                         ? (1LL << 60)
-                         : j.time_left.seconds;
+    long long left =
+        j.time_left.kind == slurm::Duration::Kind::unlimited ? (1LL << 60) : j.time_left.seconds;
     return std::make_tuple(j.gpu.count, j.memory_mb.value_or(0), j.cpus, -left);
   };
   for (const auto& a : allocations) {
@@ -257,9 +256,9 @@ std::optional<slurm::SqueueJob> pick_allocation(const std::vector<AllocationView
     if (!slurm::covers(candidate, request)) {
       continue;
     }
-    bool better = !best || (running && best->state != slurm::JobState::running) ||
-                  (running == (best->state == slurm::JobState::running) &&
-                   weight(j) < weight(*best));
+    bool better =
+        !best || (running && best->state != slurm::JobState::running) ||
+        (running == (best->state == slurm::JobState::running) && weight(j) < weight(*best));
     if (better) {
       best = j;
     }
@@ -320,8 +319,8 @@ proto::Envelope ensure_allocation(remote::Remote& remote, const JobContext& cont
     command = "alloc_submit";
     args = {std::to_string(idle_s), util::join(slurm::hopeless_reasons(), ",")};
     auto holder = request;
-    const std::string& part = request.partition.empty() ? list.default_partition
-                                                        : request.partition;
+    const std::string& part =
+        request.partition.empty() ? list.default_partition : request.partition;
     auto max = list.partition_max.find(part);
     holder.time_limit_s = slurm::holder_time_limit_s(
         request.time_limit_s,
@@ -379,8 +378,8 @@ proto::Json allocation_view_json(const AllocationView& a) {
   j.erase("waited_s");
   j["project"] = util::starts_with(a.job.name, "tccp:") ? a.job.name.substr(5) : a.job.name;
   j["idle"] = a.idle();
-  j["reason"] = a.job.state == slurm::JobState::pending ? proto::Json(a.job.reason)
-                                                         : proto::Json(nullptr);
+  j["reason"] =
+      a.job.state == slurm::JobState::pending ? proto::Json(a.job.reason) : proto::Json(nullptr);
   j["runs"] = proto::Json::array();
   for (const auto& [run, state] : a.runs) {
     j["runs"].push_back({{"id", run}, {"state", state}});
@@ -470,8 +469,8 @@ int release_action(cli::Context& ctx, const AllocOptions& opts) {
       std::cout << "released allocation " << id.get<std::string>() << '\n';
     }
     for (const auto& k : env.data["kept"]) {
-      std::cout << "kept " << k["id"].get<std::string>() << ": "
-                << k["reason"].get<std::string>() << '\n';
+      std::cout << "kept " << k["id"].get<std::string>() << ": " << k["reason"].get<std::string>()
+                << '\n';
     }
     if (env.data["released"].empty() && env.data["kept"].empty()) {
       std::cout << (opts.target.empty() ? "no idle allocation to release"
@@ -498,17 +497,16 @@ int alloc_main(int argc, char** argv) {
             }
           }
         } fallthrough{app};
-        cli::add_command(app, "ensure",
-                         "read a job document, add a running allocation for it (reused or new)",
-                         [](cli::Context& ctx) {
-                           auto context = context_from_envelope(proto::read_input(std::cin, "job"));
-                           auto remote = connect(context);
-                           auto env = ensure_allocation(
-                               *remote, context, ctx.printer(),
-                               ctx.common().quiet ? Progress::quiet : Progress::show);
-                           proto::write_envelope(std::cout, env);
-                           return 0;
-                         });
+        cli::add_command(
+            app, "ensure", "read a job document, add a running allocation for it (reused or new)",
+            [](cli::Context& ctx) {
+              auto context = context_from_envelope(proto::read_input(std::cin, "job"));
+              auto remote = connect(context);
+              auto env = ensure_allocation(*remote, context, ctx.printer(),
+                                           ctx.common().quiet ? Progress::quiet : Progress::show);
+              proto::write_envelope(std::cout, env);
+              return 0;
+            });
         auto* list = cli::add_command(app, "list", "list this project's tccp allocations",
                                       [](cli::Context& ctx) { return list_action(ctx, opts); });
         list->alias("allocs");

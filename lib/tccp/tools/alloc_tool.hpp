@@ -32,7 +32,7 @@ struct AllocationList {
   long long now = 0;
   std::vector<AllocationView> allocations;
   std::map<std::string, slurm::Duration> partition_max; ///< partition -> MaxTime
-  std::string default_partition;                       ///< the one sinfo marks '*'
+  std::string default_partition;                        ///< the one sinfo marks '*'
 };
 
 /// Parses the helper's alloc_list output.
@@ -45,8 +45,7 @@ AllocationList parse_allocation_list(std::string_view output);
 enum class AcceptPending { no, yes };
 std::optional<slurm::SqueueJob> pick_allocation(const std::vector<AllocationView>& allocations,
                                                 const slurm::ResourceRequest& request,
-                                                const std::string& name,
-                                                AcceptPending pending);
+                                                const std::string& name, AcceptPending pending);
 
 /// The `allocation` object: id, name, state, node, partition, gpu_type,
 /// gpu_count, memory_mb, cpus, time_limit_s, time_left_s, reused, waited_s.

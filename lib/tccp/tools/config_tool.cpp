@@ -24,7 +24,7 @@ struct Options {
   bool show_origin = false;
 };
 
-fs::path start_dir(const Options &options) {
+fs::path start_dir(const Options& options) {
   if (options.directory.empty()) {
     return fs::current_path();
   }
@@ -35,18 +35,18 @@ fs::path start_dir(const Options &options) {
   return fs::absolute(options.directory).lexically_normal();
 }
 
-std::string or_dash(const std::string &s) {
+std::string or_dash(const std::string& s) {
   return s.empty() ? "-" : s;
 }
 
-std::string gpu_text(const config::Resources &r) {
+std::string gpu_text(const config::Resources& r) {
   if (r.gpu_count == 0) {
     return "none";
   }
   return r.gpu_type.value_or("any") + ":" + std::to_string(r.gpu_count);
 }
 
-std::string join_ints(const std::vector<int> &values) {
+std::string join_ints(const std::vector<int>& values) {
   std::vector<std::string> parts;
   for (int v : values) {
     parts.push_back(std::to_string(v));
@@ -54,18 +54,18 @@ std::string join_ints(const std::vector<int> &values) {
   return util::join(parts, ", ");
 }
 
-void print_table(const std::vector<std::vector<std::string>> &rows) {
+void print_table(const std::vector<std::vector<std::string>>& rows) {
   std::cout << term::format_table(rows, util::colour_wanted(STDOUT_FILENO));
 }
 
-void print_job(const config::JobSpec &job, bool show_origin) {
+void print_job(const config::JobSpec& job, bool show_origin) {
   std::vector<std::vector<std::string>> rows;
   if (show_origin) {
     rows.push_back({"FIELD", "VALUE", "ORIGIN"});
   } else {
     rows.push_back({"FIELD", "VALUE"});
   }
-  auto row = [&](const std::string &label, const std::string &value, const std::string &path) {
+  auto row = [&](const std::string& label, const std::string& value, const std::string& path) {
     std::vector<std::string> r{label, value};
     if (show_origin) {
       auto origin = job.origin_of(path);
@@ -73,7 +73,7 @@ void print_job(const config::JobSpec &job, bool show_origin) {
     }
     rows.push_back(std::move(r));
   };
-  const auto &r = job.resources;
+  const auto& r = job.resources;
   row("project", job.project, "project");
   row("project_dir", job.project_dir, "project_dir");
   row("job", job.job, "job");
@@ -88,7 +88,7 @@ void print_job(const config::JobSpec &job, bool show_origin) {
   row("output", job.output, "output");
   row("cache", job.cache, "cache");
   row("rodata", or_dash(util::join(job.rodata, ", ")), "rodata");
-  for (const auto &[name, value] : job.environment) {
+  for (const auto& [name, value] : job.environment) {
     row("environment." + name, value, "environment." + name);
   }
   row("ports", or_dash(join_ints(job.ports)), "ports");
@@ -103,13 +103,13 @@ void print_job(const config::JobSpec &job, bool show_origin) {
   print_table(rows);
 }
 
-void warn_all(cli::Context &ctx, const std::vector<std::string> &warnings) {
-  for (const auto &w : warnings) {
+void warn_all(cli::Context& ctx, const std::vector<std::string>& warnings) {
+  for (const auto& w : warnings) {
     ctx.printer().warning(w);
   }
 }
 
-int resolve(cli::Context &ctx, const Options &options) {
+int resolve(cli::Context& ctx, const Options& options) {
   auto global = config::load_global();
   auto project = config::load_project(start_dir(options), global);
   config::JobSpec job = config::resolve_job(project, global, options.job);
@@ -121,7 +121,7 @@ int resolve(cli::Context &ctx, const Options &options) {
   return 0;
 }
 
-int jobs(cli::Context &ctx, const Options &options) {
+int jobs(cli::Context& ctx, const Options& options) {
   auto global = config::load_global();
   auto project = config::load_project(start_dir(options), global);
   proto::Envelope env;
@@ -133,15 +133,15 @@ int jobs(cli::Context &ctx, const Options &options) {
   env.data["jobs"] = proto::Json::array();
   std::vector<std::vector<std::string>> rows{
       {"JOB", "RUNS", "ARGS", "GPU", "MEMORY", "CPUS", "TIME"}};
-  for (const auto &name : names) {
+  for (const auto& name : names) {
     config::JobSpec job = config::resolve_job(project, global, name);
     proto::Json full = config::job_to_json(job);
     proto::Json entry;
-    for (const char *key : {"job", "script", "package", "args", "ports", "resources"}) {
+    for (const char* key : {"job", "script", "package", "args", "ports", "resources"}) {
       entry[key] = full[key];
     }
     env.data["jobs"].push_back(entry);
-    const auto &r = job.resources;
+    const auto& r = job.resources;
     rows.push_back({name, job.script ? *job.script : "-m " + job.package.value_or(""),
                     or_dash(util::shell_join(job.args)), gpu_text(r),
                     config::format_memory(r.memory_mb), std::to_string(r.cpus),
@@ -152,7 +152,7 @@ int jobs(cli::Context &ctx, const Options &options) {
 }
 
 // The REPL's `config`: every job of the project, resolved.
-int show(cli::Context &ctx, const Options &options) {
+int show(cli::Context& ctx, const Options& options) {
   auto global = config::load_global();
   auto project = config::load_project(start_dir(options), global);
   proto::Envelope env;
@@ -162,7 +162,7 @@ int show(cli::Context &ctx, const Options &options) {
   env.data["file"] = (project.dir / "tccp.yaml").string();
   env.data["jobs"] = proto::Json::array();
   std::vector<config::JobSpec> specs;
-  for (const auto &name : project.job_names()) {
+  for (const auto& name : project.job_names()) {
     specs.push_back(config::resolve_job(project, global, name));
     auto with = options.show_origin ? config::WithOrigins::yes : config::WithOrigins::no;
     env.data["jobs"].push_back(config::job_to_json(specs.back(), with));
@@ -181,7 +181,7 @@ int show(cli::Context &ctx, const Options &options) {
   return 0;
 }
 
-int validate(cli::Context &ctx, const Options &options) {
+int validate(cli::Context& ctx, const Options& options) {
   auto global = config::load_global();
   auto project = config::load_project(start_dir(options), global);
   proto::Envelope env;
@@ -190,7 +190,7 @@ int validate(cli::Context &ctx, const Options &options) {
   env.data["file"] = (project.dir / "tccp.yaml").string();
   env.data["project"] = project.display_name();
   env.data["jobs"] = project.job_names();
-  for (const auto &name : project.job_names()) {
+  for (const auto& name : project.job_names()) {
     auto found = config::check_files(config::resolve_job(project, global, name));
     env.warnings.insert(env.warnings.end(), found.begin(), found.end());
   }
@@ -204,7 +204,7 @@ int validate(cli::Context &ctx, const Options &options) {
   return 0;
 }
 
-int init(cli::Context &ctx, const Options &options) {
+int init(cli::Context& ctx, const Options& options) {
   fs::path dir = start_dir(options);
   config::ScaffoldResult result = config::scaffold_project(dir);
   proto::Envelope env;
@@ -213,10 +213,10 @@ int init(cli::Context &ctx, const Options &options) {
   env.data["created"] = result.created;
   env.data["kept"] = result.kept;
   ctx.emit(env, [&] {
-    for (const auto &name : result.created) {
+    for (const auto& name : result.created) {
       std::cout << "created " << name << '\n';
     }
-    for (const auto &name : result.kept) {
+    for (const auto& name : result.kept) {
       std::cout << "kept    " << name << " (exists)\n";
     }
   });
@@ -228,14 +228,14 @@ int init(cli::Context &ctx, const Options &options) {
   return 0;
 }
 
-int cluster(cli::Context &ctx) {
+int cluster(cli::Context& ctx) {
   config::ClusterProfile profile = config::load_cluster_profile();
   proto::Envelope env;
   env.type = "cluster";
   env.data = config::cluster_to_json(profile);
   ctx.emit(env, [&] {
     std::vector<std::vector<std::string>> rows{{"FIELD", "VALUE"}};
-    for (const auto &[key, value] : env.data.items()) {
+    for (const auto& [key, value] : env.data.items()) {
       std::string text;
       if (value.is_null()) {
         text = "-";
@@ -254,11 +254,11 @@ int cluster(cli::Context &ctx) {
 }
 } // namespace
 
-int config_main(int argc, char **argv) {
+int config_main(int argc, char** argv) {
   Options options;
   return cli::run_main(
       "tccp-config", "Resolve, validate and scaffold tccp.yaml", argc, argv,
-      [&](CLI::App &app, cli::Common &) {
+      [&](CLI::App& app, cli::Common&) {
         app.add_option("-C", options.directory,
                        "Run in DIR (the project is the nearest DIR or parent with tccp.yaml)")
             ->type_name("DIR");
@@ -277,22 +277,22 @@ int config_main(int argc, char **argv) {
         app.add_flag("--show-origin", options.show_origin,
                      "Show where each value comes from: default, global, project or job");
         // Without a command: the whole project, as the REPL's `config` prints it.
-        cli::set_action(app, [&](cli::Context &ctx) { return show(ctx, options); });
-        auto *res = cli::add_command(app, "resolve", "Print the resolved job (a job document)",
-                                     [&](cli::Context &ctx) { return resolve(ctx, options); });
+        cli::set_action(app, [&](cli::Context& ctx) { return show(ctx, options); });
+        auto* res = cli::add_command(app, "resolve", "Print the resolved job (a job document)",
+                                     [&](cli::Context& ctx) { return resolve(ctx, options); });
         res->add_option("job", options.job, "The job (default: the only one, or main)");
         cli::add_command(app, "show", "Print every job of the project, resolved",
-                         [&](cli::Context &ctx) { return show(ctx, options); });
+                         [&](cli::Context& ctx) { return show(ctx, options); });
         cli::add_command(app, "jobs", "List the project's jobs",
-                         [&](cli::Context &ctx) { return jobs(ctx, options); });
+                         [&](cli::Context& ctx) { return jobs(ctx, options); });
         cli::add_command(app, "validate", "Check tccp.yaml and ~/.tccp/config.yaml (exit 0 or 3)",
-                         [&](cli::Context &ctx) { return validate(ctx, options); });
+                         [&](cli::Context& ctx) { return validate(ctx, options); });
         cli::add_command(app, "init",
                          "Create tccp.yaml, requirements.txt, main.py and .gitignore (never "
                          "overwrites)",
-                         [&](cli::Context &ctx) { return init(ctx, options); });
+                         [&](cli::Context& ctx) { return init(ctx, options); });
         cli::add_command(app, "cluster", "Print the cluster profile of ~/.tccp/config.yaml",
-                         [&](cli::Context &ctx) { return cluster(ctx); });
+                         [&](cli::Context& ctx) { return cluster(ctx); });
       });
 }
 

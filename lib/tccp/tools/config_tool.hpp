@@ -12,6 +12,6 @@
 namespace tccp::tools {
 
 /// The main of tccp-config.
-int config_main(int argc, char **argv);
+int config_main(int argc, char** argv);
 
 } // namespace tccp::tools

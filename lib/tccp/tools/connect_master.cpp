@@ -32,7 +32,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-ssh::MuxServer *g_server = nullptr;
+ssh::MuxServer* g_server = nullptr;
 
 void on_stop_signal(int /*sig*/) {
   if (g_server != nullptr) {
@@ -49,11 +49,11 @@ std::string now_text() {
   return buf;
 }
 
-void log_line(const std::string &line) {
+void log_line(const std::string& line) {
   std::cerr << now_text() << " tccp-connect: " << line << std::endl;
 }
 
-int bind_socket(const std::filesystem::path &path) {
+int bind_socket(const std::filesystem::path& path) {
   sockaddr_un addr{};
   std::string p = path.string();
   if (p.size() >= sizeof addr.sun_path) {
@@ -67,7 +67,7 @@ int bind_socket(const std::filesystem::path &path) {
   addr.sun_family = AF_UNIX;
   std::memcpy(addr.sun_path, p.c_str(), p.size() + 1);
   mode_t old = ::umask(077);
-  int rc = ::bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr);
+  int rc = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   ::umask(old);
   if (rc != 0 || ::listen(fd, 128) != 0) {
     int err = errno;
@@ -77,8 +77,8 @@ int bind_socket(const std::filesystem::path &path) {
   return fd;
 }
 
-int serve(const config::ClusterProfile &profile, const MasterSettings &settings,
-          const MasterPaths &paths, std::unique_ptr<ssh::Session> session, int listen_fd,
+int serve(const config::ClusterProfile& profile, const MasterSettings& settings,
+          const MasterPaths& paths, std::unique_ptr<ssh::Session> session, int listen_fd,
           bool terminal) {
   ssh::MuxOptions mo;
   mo.max_sessions = settings.max_sessions;
@@ -113,8 +113,8 @@ int serve(const config::ClusterProfile &profile, const MasterSettings &settings,
 
 } // namespace
 
-std::string describe_connection(const proto::Json &d) {
-  auto str = [&](const char *k) {
+std::string describe_connection(const proto::Json& d) {
+  auto str = [&](const char* k) {
     return d.contains(k) && d[k].is_string() ? d[k].get<std::string>() : std::string();
   };
   std::string who = str("user") + "@" + str("host");
@@ -144,17 +144,17 @@ std::string describe_connection(const proto::Json &d) {
 
 namespace {
 
-void emit_status(cli::Context &ctx, const proto::Json &data) {
+void emit_status(cli::Context& ctx, const proto::Json& data) {
   proto::Envelope env;
   env.type = "connection";
   env.data = data;
   ctx.emit(env, [&] { std::cout << describe_connection(data) << '\n'; });
 }
 
-void close_inherited_fds(const std::vector<int> &keep) {
+void close_inherited_fds(const std::vector<int>& keep) {
   std::vector<int> fds;
   std::error_code ec;
-  for (const auto &entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
     int fd = std::atoi(entry.path().filename().c_str());
     if (fd > STDERR_FILENO && std::find(keep.begin(), keep.end(), fd) == keep.end()) {
       fds.push_back(fd);
@@ -165,7 +165,7 @@ void close_inherited_fds(const std::vector<int> &keep) {
   }
 }
 
-bool master_gone(const MasterPaths &paths) {
+bool master_gone(const MasterPaths& paths) {
   int fd = ::open(paths.lock.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) {
     return true;
@@ -177,12 +177,12 @@ bool master_gone(const MasterPaths &paths) {
 
 } // namespace
 
-proto::Json connection_status(const config::ClusterProfile &profile) {
+proto::Json connection_status(const config::ClusterProfile& profile) {
   MasterPaths paths = master_paths(profile);
   std::optional<std::string> answer;
   try {
     answer = remote::ask_master(paths.socket.string(), "status");
-  } catch (const Error &) {
+  } catch (const Error&) {
     answer.reset();
   }
   proto::Json s = proto::Json::object();
@@ -193,7 +193,7 @@ proto::Json connection_status(const config::ClusterProfile &profile) {
     }
   }
   bool running = s.contains("state");
-  auto from_master = [&](const char *key) { return s.contains(key) ? s[key] : proto::Json(); };
+  auto from_master = [&](const char* key) { return s.contains(key) ? s[key] : proto::Json(); };
   proto::Json d;
   d["cluster"] = profile.name;
   d["state"] = running ? s["state"] : proto::Json("stopped");
@@ -213,7 +213,7 @@ proto::Json connection_status(const config::ClusterProfile &profile) {
       d["hostname"] = t.hostname;
       d["port"] = t.port;
       d["user"] = t.user;
-    } catch (const Error &) {
+    } catch (const Error&) {
       // an unusable profile still has a status: stopped
     }
   }
@@ -235,8 +235,8 @@ proto::Json connection_status(const config::ClusterProfile &profile) {
   return d;
 }
 
-int start_master(const config::ClusterProfile &profile, const MasterSettings &settings,
-                 cli::Context &ctx) {
+int start_master(const config::ClusterProfile& profile, const MasterSettings& settings,
+                 cli::Context& ctx) {
   if (profile.host.empty()) {
     throw Error(ExitCode::config, "no cluster configured",
                 "run 'tccp setup', or pass --host to tccp-connect");
@@ -244,7 +244,7 @@ int start_master(const config::ClusterProfile &profile, const MasterSettings &se
   MasterPaths paths = master_paths(profile);
   try {
     util::ensure_private_dir(paths.dir);
-  } catch (const std::exception &e) {
+  } catch (const std::exception& e) {
     throw Error(ExitCode::config,
                 std::string("cannot use ") + paths.dir.string() + ": " + e.what());
   }
@@ -332,7 +332,7 @@ int start_master(const config::ClusterProfile &profile, const MasterSettings &se
     o.host_keys = settings.host_keys;
     session = connect_session(profile, o);
     listen_fd = bind_socket(paths.socket);
-  } catch (const Error &e) {
+  } catch (const Error& e) {
     std::string msg = "err\n" + ssh::mux::encode_failure(e);
     (void)!::write(ready[1], msg.data(), msg.size());
     ::close(ready[1]);
@@ -362,12 +362,12 @@ int start_master(const config::ClusterProfile &profile, const MasterSettings &se
   return rc;
 }
 
-int stop_master(const config::ClusterProfile &profile, cli::Context &ctx) {
+int stop_master(const config::ClusterProfile& profile, cli::Context& ctx) {
   MasterPaths paths = master_paths(profile);
   std::optional<std::string> answer;
   try {
     answer = remote::ask_master(paths.socket.string(), "stop");
-  } catch (const Error &) {
+  } catch (const Error&) {
     answer.reset();
   }
   if (!answer) {

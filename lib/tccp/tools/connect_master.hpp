@@ -20,18 +20,18 @@ struct MasterSettings {
 
 /// The `connection` envelope data for the profile: the master's own status
 /// when one runs, else state "stopped".
-proto::Json connection_status(const config::ClusterProfile &profile);
+proto::Json connection_status(const config::ClusterProfile& profile);
 
 /// The envelope data in words, for people.
-std::string describe_connection(const proto::Json &data);
+std::string describe_connection(const proto::Json& data);
 
 /// Starts the master. Returns once it is authenticated and listening (or,
 /// with --foreground, when it ends). An already running master is not an
 /// error. Throws the connection's Error when authentication fails.
-int start_master(const config::ClusterProfile &profile, const MasterSettings &settings,
-                 cli::Context &ctx);
+int start_master(const config::ClusterProfile& profile, const MasterSettings& settings,
+                 cli::Context& ctx);
 
 /// Stops the master (no error when none runs); waits until it is gone.
-int stop_master(const config::ClusterProfile &profile, cli::Context &ctx);
+int stop_master(const config::ClusterProfile& profile, cli::Context& ctx);
 
 } // namespace tccp::tools

@@ -42,7 +42,7 @@ std::optional<ssh::Secret> read_stdin_line() {
 
 } // namespace
 
-void add_setup_flags(CLI::App &setup, SetupFlags &f) {
+void add_setup_flags(CLI::App& setup, SetupFlags& f) {
   setup.add_option("--auth", f.auth, "How you log in: key (key or agent) or password (+ MFA)")
       ->check(CLI::IsMember({"key", "password"}));
   setup.add_flag("--store-password", f.store_password,
@@ -52,18 +52,18 @@ void add_setup_flags(CLI::App &setup, SetupFlags &f) {
   setup.add_flag("--no-check", f.no_check, "Write the profile without connecting");
 }
 
-void write_cluster_config(const std::filesystem::path &path, const std::string &host,
-                          const std::optional<int> &port, const std::optional<std::string> &user,
-                          const std::vector<std::string> &identity_files,
-                          const std::optional<std::string> &askpass,
-                          const std::optional<std::string> &proxy_jump,
-                          const std::optional<std::string> &known_hosts) {
+void write_cluster_config(const std::filesystem::path& path, const std::string& host,
+                          const std::optional<int>& port, const std::optional<std::string>& user,
+                          const std::vector<std::string>& identity_files,
+                          const std::optional<std::string>& askpass,
+                          const std::optional<std::string>& proxy_jump,
+                          const std::optional<std::string>& known_hosts) {
   YAML::Node root;
   std::error_code ec;
   if (std::filesystem::exists(path, ec)) {
     try {
       root = YAML::LoadFile(path.string());
-    } catch (const YAML::Exception &e) {
+    } catch (const YAML::Exception& e) {
       throw Error(ExitCode::config, path.string() + ": " + e.what(),
                   "fix the file first; setup keeps every other setting in it");
     }
@@ -79,7 +79,7 @@ void write_cluster_config(const std::filesystem::path &path, const std::string &
     c = YAML::Node(YAML::NodeType::Map);
   }
   c["host"] = host;
-  auto set_or_remove = [&](const char *key, const auto &value) {
+  auto set_or_remove = [&](const char* key, const auto& value) {
     if (value) {
       c[key] = *value;
     } else if (c[key]) {
@@ -93,7 +93,7 @@ void write_cluster_config(const std::filesystem::path &path, const std::string &
   set_or_remove("known_hosts", known_hosts);
   if (!identity_files.empty()) {
     YAML::Node list(YAML::NodeType::Sequence);
-    for (const auto &f : identity_files) {
+    for (const auto& f : identity_files) {
       list.push_back(f);
     }
     c["identity_files"] = list;
@@ -109,12 +109,12 @@ void write_cluster_config(const std::filesystem::path &path, const std::string &
       util::ensure_private_dir(path.parent_path());
     }
     util::atomic_write_file(path, text, 0600);
-  } catch (const std::exception &e) {
+  } catch (const std::exception& e) {
     throw Error(ExitCode::config, "cannot write " + path.string() + ": " + e.what());
   }
 }
 
-int run_setup(const SetupFlags &f, cli::Context &ctx) {
+int run_setup(const SetupFlags& f, cli::Context& ctx) {
   std::filesystem::path home = tccp_home();
   config::ClusterProfile current = config::load_cluster_profile();
 
@@ -127,7 +127,7 @@ int run_setup(const SetupFlags &f, cli::Context &ctx) {
       tty = std::move(p);
     }
   }
-  auto ask = [&](const std::string &question, const std::string &fallback) {
+  auto ask = [&](const std::string& question, const std::string& fallback) {
     if (!tty) {
       return fallback;
     }
@@ -205,7 +205,7 @@ int run_setup(const SetupFlags &f, cli::Context &ctx) {
     try {
       auto session = connect_session(profile, o, &captured);
       checked = true;
-    } catch (const Error &e) {
+    } catch (const Error& e) {
       if (stored && e.code() == ExitCode::auth) {
         store.erase_password(target.account());
       }

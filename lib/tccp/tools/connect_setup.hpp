@@ -30,17 +30,17 @@ struct SetupFlags {
 };
 
 /// Declares setup's own flags on its subcommand.
-void add_setup_flags(CLI::App &setup, SetupFlags &flags);
+void add_setup_flags(CLI::App& setup, SetupFlags& flags);
 
-int run_setup(const SetupFlags &flags, cli::Context &ctx);
+int run_setup(const SetupFlags& flags, cli::Context& ctx);
 
 /// Writes the cluster profile fields into the YAML file at `path` (created
 /// 0600 when missing), keeping all other keys; atomic.
-void write_cluster_config(const std::filesystem::path &path, const std::string &host,
-                          const std::optional<int> &port, const std::optional<std::string> &user,
-                          const std::vector<std::string> &identity_files,
-                          const std::optional<std::string> &askpass,
-                          const std::optional<std::string> &proxy_jump,
-                          const std::optional<std::string> &known_hosts);
+void write_cluster_config(const std::filesystem::path& path, const std::string& host,
+                          const std::optional<int>& port, const std::optional<std::string>& user,
+                          const std::vector<std::string>& identity_files,
+                          const std::optional<std::string>& askpass,
+                          const std::optional<std::string>& proxy_jump,
+                          const std::optional<std::string>& known_hosts);
 
 } // namespace tccp::tools

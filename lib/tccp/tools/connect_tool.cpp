@@ -49,7 +49,7 @@ struct Flags {
   SetupFlags setup;
 };
 
-config::ClusterProfile profile_from(const Flags &f) {
+config::ClusterProfile profile_from(const Flags& f) {
   config::ClusterProfile p = config::load_cluster_profile();
   if (!f.host.empty() && f.host != p.host) {
     // Another cluster than the configured one: start from defaults.
@@ -77,12 +77,12 @@ config::ClusterProfile profile_from(const Flags &f) {
   return p;
 }
 
-ssh::HostKeyPolicy host_key_policy(const Flags &f) {
+ssh::HostKeyPolicy host_key_policy(const Flags& f) {
   return f.accept_new ? ssh::HostKeyPolicy::accept_new : ssh::HostKeyPolicy::ask;
 }
 
 // The master when one runs; else a direct connection with the flags' policy.
-std::unique_ptr<remote::Remote> remote_for(const Flags &f) {
+std::unique_ptr<remote::Remote> remote_for(const Flags& f) {
   config::ClusterProfile p = profile_from(f);
   if (p.host.empty()) {
     throw Error(ExitCode::config, "no cluster configured",
@@ -109,7 +109,7 @@ void write_fd(int fd, std::string_view data) {
   }
 }
 
-int cmd_exec(const Flags &f, const std::vector<std::string> &words) {
+int cmd_exec(const Flags& f, const std::vector<std::string>& words) {
   if (words.empty()) {
     throw Error(ExitCode::usage, "exec needs a command", "tccp-connect exec CMD [ARGS...]");
   }
@@ -117,7 +117,7 @@ int cmd_exec(const Flags &f, const std::vector<std::string> &words) {
   // Like ssh: the words form one command line for the remote shell.
   std::string command = util::join(words, " ");
   bool feed = !f.no_stdin && ::isatty(STDIN_FILENO) == 0;
-  remote::Producer producer = [&](const remote::StdinWriter &w) {
+  remote::Producer producer = [&](const remote::StdinWriter& w) {
     if (!feed) {
       return;
     }
@@ -150,12 +150,12 @@ int cmd_exec(const Flags &f, const std::vector<std::string> &words) {
   return r.exit_code;
 }
 
-int cmd_shell(const Flags &f) {
+int cmd_shell(const Flags& f) {
   auto remote = remote_for(f);
   return remote->interactive("");
 }
 
-int cmd_node_ssh(const Flags &f, const std::vector<std::string> &words) {
+int cmd_node_ssh(const Flags& f, const std::vector<std::string>& words) {
   if (words.empty()) {
     throw Error(ExitCode::usage, "ssh needs a node name", "tccp-connect ssh NODE [CMD...]");
   }
@@ -185,7 +185,7 @@ int cmd_node_ssh(const Flags &f, const std::vector<std::string> &words) {
   ctx.prompter = prompter.get();
   ctx.host_keys = host_key_policy(f);
   ctx.credentials = &store;
-  ctx.info = [](const std::string &line) { std::cerr << line << '\n'; };
+  ctx.info = [](const std::string& line) { std::cerr << line << '\n'; };
   auto session = ssh::Session::connect_over(fd, node, ctx);
   prompter.reset();
   remote::SshRemote node_remote(
@@ -193,7 +193,7 @@ int cmd_node_ssh(const Flags &f, const std::vector<std::string> &words) {
   std::vector<std::string> rest(words.begin() + 1, words.end());
   std::string command = util::join(rest, " ");
   if (!command.empty() && ::isatty(STDIN_FILENO) == 0) {
-    remote::Remote &r = node_remote;
+    remote::Remote& r = node_remote;
     remote::ExecOptions opts;
     opts.idle_timeout = std::chrono::milliseconds(0);
     auto res = r.stream(
@@ -204,7 +204,7 @@ int cmd_node_ssh(const Flags &f, const std::vector<std::string> &words) {
   return node_remote.interactive(command);
 }
 
-int cmd_forward(const Flags &f) {
+int cmd_forward(const Flags& f) {
   auto remote = remote_for(f);
   int fd = remote->forward(f.forward_host, f.forward_port);
   // Never block on one direction while the other has data waiting: the
@@ -259,10 +259,10 @@ int cmd_forward(const Flags &f) {
 
 // Commands whose stdout is the remote program's own output report their
 // errors on stderr only (an error envelope would mix into that output).
-int raw_output(cli::Context &ctx, const std::function<int()> &body) {
+int raw_output(cli::Context& ctx, const std::function<int()>& body) {
   try {
     return body();
-  } catch (const Error &e) {
+  } catch (const Error& e) {
     ctx.printer().error(e.what());
     if (!e.hint().empty()) {
       ctx.printer().hint(e.hint());
@@ -273,13 +273,13 @@ int raw_output(cli::Context &ctx, const std::function<int()> &body) {
 
 // The command words of exec and ssh: those CLI11 left over from the first
 // word on (prefix_command), then those after "--".
-std::vector<std::string> command_words(const Flags &f, const CLI::App &sub) {
+std::vector<std::string> command_words(const Flags& f, const CLI::App& sub) {
   std::vector<std::string> words = sub.remaining();
   words.insert(words.end(), f.words.begin(), f.words.end());
   return words;
 }
 
-void add_profile_flags(CLI::App &app, Flags &f) {
+void add_profile_flags(CLI::App& app, Flags& f) {
   app.add_option("--host", f.host, "Cluster login host (address or ~/.ssh/config alias)")
       ->group("Connection");
   app.add_option("--port", f.port, "SSH port")->group("Connection");
@@ -302,12 +302,12 @@ void add_profile_flags(CLI::App &app, Flags &f) {
 
 } // namespace
 
-int connect_main(int argc, char **argv) {
+int connect_main(int argc, char** argv) {
   auto flags = std::make_shared<Flags>();
   // "exec -- CMD..." and "ssh -- NODE CMD...": everything after a "--"
   // that comes before the first command word is the command, whatever it
   // looks like (a later "--" belongs to the command).
-  std::vector<char *> args(argv, argv + argc);
+  std::vector<char*> args(argv, argv + argc);
   int sub = 0;
   for (int i = 1; i < argc && sub == 0; ++i) {
     std::string_view a = argv[i];
@@ -328,8 +328,8 @@ int connect_main(int argc, char **argv) {
   }
   return cli::run_main(
       "tccp-connect", "The one authenticated SSH connection per cluster",
-      static_cast<int>(args.size()), args.data(), [flags](CLI::App &app, cli::Common & /*common*/) {
-        Flags &f = *flags;
+      static_cast<int>(args.size()), args.data(), [flags](CLI::App& app, cli::Common& /*common*/) {
+        Flags& f = *flags;
         app.fallthrough();
         add_profile_flags(app, f);
         app.parse_complete_callback([flags] {
@@ -341,9 +341,9 @@ int connect_main(int argc, char **argv) {
           }
         });
 
-        CLI::App *start = cli::add_command(
+        CLI::App* start = cli::add_command(
             app, "start", "Authenticate once and serve every tool (returns once logged in)",
-            [flags](cli::Context &ctx) {
+            [flags](cli::Context& ctx) {
               MasterSettings s;
               s.foreground = flags->foreground;
               s.max_sessions = flags->max_sessions;
@@ -362,7 +362,7 @@ int connect_main(int argc, char **argv) {
             ->check(CLI::NonNegativeNumber);
 
         cli::add_command(app, "status", "The connection: host, user, since, channels, RTT",
-                         [flags](cli::Context &ctx) {
+                         [flags](cli::Context& ctx) {
                            proto::Envelope env;
                            env.type = "connection";
                            env.data = connection_status(profile_from(*flags));
@@ -373,12 +373,12 @@ int connect_main(int argc, char **argv) {
 
         cli::add_command(
             app, "stop", "Close the connection and stop the master",
-            [flags](cli::Context &ctx) { return stop_master(profile_from(*flags), ctx); });
+            [flags](cli::Context& ctx) { return stop_master(profile_from(*flags), ctx); });
 
-        auto exec_app = std::make_shared<CLI::App *>(nullptr);
-        CLI::App *exec = cli::add_command(
+        auto exec_app = std::make_shared<CLI::App*>(nullptr);
+        CLI::App* exec = cli::add_command(
             app, "exec", "Run CMD [ARGS...] on the login node (its exit status passes through)",
-            [flags, exec_app](cli::Context &ctx) {
+            [flags, exec_app](cli::Context& ctx) {
               return raw_output(
                   ctx, [&] { return cmd_exec(*flags, command_words(*flags, **exec_app)); });
             });
@@ -388,15 +388,15 @@ int connect_main(int argc, char **argv) {
         exec->fallthrough(false);
 
         cli::add_command(app, "shell", "Interactive login shell on the login node",
-                         [flags](cli::Context &ctx) {
+                         [flags](cli::Context& ctx) {
                            return raw_output(ctx, [&] { return cmd_shell(*flags); });
                          });
 
-        auto node_app = std::make_shared<CLI::App *>(nullptr);
-        CLI::App *node = cli::add_command(
+        auto node_app = std::make_shared<CLI::App*>(nullptr);
+        CLI::App* node = cli::add_command(
             app, "ssh",
             "ssh NODE [CMD...]: a terminal (or CMD) on a compute node, through the login host",
-            [flags, node_app](cli::Context &ctx) {
+            [flags, node_app](cli::Context& ctx) {
               return raw_output(
                   ctx, [&] { return cmd_node_ssh(*flags, command_words(*flags, **node_app)); });
             });
@@ -404,17 +404,17 @@ int connect_main(int argc, char **argv) {
         node->prefix_command();
         node->fallthrough(false);
 
-        CLI::App *fwd = cli::add_command(
+        CLI::App* fwd = cli::add_command(
             app, "forward", "Connect stdin/stdout to HOST:PORT as seen from the cluster",
-            [flags](cli::Context &ctx) {
+            [flags](cli::Context& ctx) {
               return raw_output(ctx, [&] { return cmd_forward(*flags); });
             });
         fwd->add_option("host", f.forward_host, "Host name or address")->required();
         fwd->add_option("port", f.forward_port, "Port")->required()->check(CLI::Range(1, 65535));
 
-        CLI::App *setup = cli::add_command(
+        CLI::App* setup = cli::add_command(
             app, "setup", "Record the cluster, its host key and your credentials (once)",
-            [flags](cli::Context &ctx) {
+            [flags](cli::Context& ctx) {
               SetupFlags s = flags->setup;
               s.host = flags->host;
               s.port = flags->port;

@@ -13,6 +13,6 @@
 namespace tccp::tools {
 
 /// The tool's main (cmd/tccp-connect/main.cpp calls it).
-int connect_main(int argc, char **argv);
+int connect_main(int argc, char** argv);
 
 } // namespace tccp::tools

@@ -46,7 +46,7 @@ std::string safe_name(std::string_view name) {
 }
 
 std::filesystem::path runtime_dir() {
-  if (const char *xdg = std::getenv("XDG_RUNTIME_DIR"); xdg != nullptr && *xdg != '\0') {
+  if (const char* xdg = std::getenv("XDG_RUNTIME_DIR"); xdg != nullptr && *xdg != '\0') {
     std::error_code ec;
     if (std::filesystem::is_directory(xdg, ec)) {
       return std::filesystem::path(xdg) / "tccp";
@@ -55,14 +55,14 @@ std::filesystem::path runtime_dir() {
   return tccp_home() / "run";
 }
 
-ssh::ConnectContext make_context(const DirectOptions &options, ssh::Prompter *prompter,
-                                 const ssh::CredentialStore *store) {
+ssh::ConnectContext make_context(const DirectOptions& options, ssh::Prompter* prompter,
+                                 const ssh::CredentialStore* store) {
   ssh::ConnectContext ctx;
   ctx.prompter = prompter;
   ctx.host_keys = options.host_keys;
   ctx.credentials = store;
   ctx.capture_password = options.capture_password;
-  ctx.info = [](const std::string &line) { std::cerr << line << '\n'; };
+  ctx.info = [](const std::string& line) { std::cerr << line << '\n'; };
   return ctx;
 }
 
@@ -72,7 +72,7 @@ std::filesystem::path tccp_home() {
   return config::tccp_home();
 }
 
-MasterPaths master_paths(const config::ClusterProfile &profile) {
+MasterPaths master_paths(const config::ClusterProfile& profile) {
   std::string key = safe_name(profile.name) + "-" +
                     short_hash(profile.host + "|" + std::to_string(profile.port.value_or(0)) + "|" +
                                profile.user.value_or("") + "|" + profile.proxy_jump.value_or(""));
@@ -84,8 +84,8 @@ MasterPaths master_paths(const config::ClusterProfile &profile) {
   return MasterPaths{dir, dir / (key + ".sock"), dir / (key + ".lock"), dir / (key + ".log")};
 }
 
-ssh::Target resolve_target(const config::ClusterProfile &profile,
-                           const std::optional<std::string> &ssh_config_file) {
+ssh::Target resolve_target(const config::ClusterProfile& profile,
+                           const std::optional<std::string>& ssh_config_file) {
   ssh::TargetSpec spec;
   spec.host = profile.host;
   spec.port = profile.port;
@@ -100,9 +100,9 @@ ssh::Target resolve_target(const config::ClusterProfile &profile,
   return ssh::resolve_target(spec, ssh::SshConfig::load_default(ssh_config_file));
 }
 
-std::unique_ptr<ssh::Session> connect_session(const config::ClusterProfile &profile,
-                                              const DirectOptions &options,
-                                              std::optional<ssh::Secret> *captured) {
+std::unique_ptr<ssh::Session> connect_session(const config::ClusterProfile& profile,
+                                              const DirectOptions& options,
+                                              std::optional<ssh::Secret>* captured) {
   ssh::Target target = resolve_target(profile, options.ssh_config_file);
   ssh::PromptOptions po;
   po.askpass = target.askpass;
@@ -118,14 +118,14 @@ std::unique_ptr<ssh::Session> connect_session(const config::ClusterProfile &prof
   return session;
 }
 
-std::unique_ptr<remote::Remote> open_direct(const config::ClusterProfile &profile,
-                                            const DirectOptions &options) {
+std::unique_ptr<remote::Remote> open_direct(const config::ClusterProfile& profile,
+                                            const DirectOptions& options) {
   auto session = connect_session(profile, options);
   auto connection = std::make_unique<ssh::Connection>(std::move(session), ssh::MuxOptions{});
   return std::make_unique<remote::SshRemote>(std::move(connection));
 }
 
-std::unique_ptr<remote::Remote> open_remote(const config::ClusterProfile &profile) {
+std::unique_ptr<remote::Remote> open_remote(const config::ClusterProfile& profile) {
   if (profile.host.empty()) {
     throw Error(ExitCode::config, "no cluster configured",
                 "run 'tccp setup' to name the cluster's login host");

@@ -27,13 +27,13 @@ struct MasterPaths {
   std::filesystem::path lock;
   std::filesystem::path log;
 };
-MasterPaths master_paths(const config::ClusterProfile &profile);
+MasterPaths master_paths(const config::ClusterProfile& profile);
 
 /// The SSH target for the profile: its host (address or ~/.ssh/config
 /// alias) resolved through ssh_config (`ssh_config_file`, else
 /// $TCCP_SSH_CONFIG, else ~/.ssh/config), the profile's fields on top.
-ssh::Target resolve_target(const config::ClusterProfile &profile,
-                           const std::optional<std::string> &ssh_config_file = std::nullopt);
+ssh::Target resolve_target(const config::ClusterProfile& profile,
+                           const std::optional<std::string>& ssh_config_file = std::nullopt);
 
 /// How a direct connection may interact with the user.
 struct DirectOptions {
@@ -45,17 +45,17 @@ struct DirectOptions {
 
 /// The master's client when a master for this profile runs, else a direct
 /// connection (which may prompt). Throws Error(config/unreachable/auth).
-std::unique_ptr<remote::Remote> open_remote(const config::ClusterProfile &profile);
+std::unique_ptr<remote::Remote> open_remote(const config::ClusterProfile& profile);
 
 /// A direct connection, never the master.
-std::unique_ptr<remote::Remote> open_direct(const config::ClusterProfile &profile,
-                                            const DirectOptions &options);
+std::unique_ptr<remote::Remote> open_direct(const config::ClusterProfile& profile,
+                                            const DirectOptions& options);
 
 /// Connects and authenticates a session for the profile (what the master
 /// and open_direct do first). `captured` receives a typed password when
 /// options.capture_password.
-std::unique_ptr<ssh::Session> connect_session(const config::ClusterProfile &profile,
-                                              const DirectOptions &options,
-                                              std::optional<ssh::Secret> *captured = nullptr);
+std::unique_ptr<ssh::Session> connect_session(const config::ClusterProfile& profile,
+                                              const DirectOptions& options,
+                                              std::optional<ssh::Secret>* captured = nullptr);
 
 } // namespace tccp::tools

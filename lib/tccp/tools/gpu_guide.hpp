@@ -7,7 +7,7 @@
 namespace tccp::tools {
 
 struct GpuModel {
-  std::string type;     ///< the name used in tccp.yaml (`gpu: a100-80gb`)
+  std::string type; ///< the name used in tccp.yaml (`gpu: a100-80gb`)
   int vram_gb;
   std::string best_for;
   std::string notes;

@@ -79,14 +79,13 @@ proto::Envelope gpu_summary_envelope(const std::vector<slurm::NodeGpus>& nodes) 
   env.type = "gpus";
   env.data["partitions"] = proto::Json::array();
   for (const auto& [key, t] : by) {
-    env.data["partitions"].push_back({{"partition", key.first},
-                                      {"gpu_type", key.second.empty() ? proto::Json(nullptr)
-                                                                      : proto::Json(key.second)},
-                                      {"gpus_total", t.total},
-                                      {"gpus_used", t.used},
-                                      {"gpus_free", t.usable_free},
-                                      {"nodes", std::vector<std::string>(t.nodes.begin(),
-                                                                         t.nodes.end())}});
+    env.data["partitions"].push_back(
+        {{"partition", key.first},
+         {"gpu_type", key.second.empty() ? proto::Json(nullptr) : proto::Json(key.second)},
+         {"gpus_total", t.total},
+         {"gpus_used", t.used},
+         {"gpus_free", t.usable_free},
+         {"nodes", std::vector<std::string>(t.nodes.begin(), t.nodes.end())}});
   }
   return env;
 }
@@ -125,10 +124,9 @@ proto::Envelope gpu_nodes_envelope(const std::vector<slurm::NodeGpus>& nodes,
          {"memory_free_mb", std::max(0L, n.memory_mb - n.memory_alloc_mb)}});
   }
   if (env.data["nodes"].empty()) {
-    std::string list = known.empty() ? std::string("none")
-                                     : util::join(std::vector<std::string>(known.begin(),
-                                                                           known.end()),
-                                                  ", ");
+    std::string list = known.empty()
+                           ? std::string("none")
+                           : util::join(std::vector<std::string>(known.begin(), known.end()), ", ");
     throw Error(ExitCode::failed, "the cluster has no GPU of type '" + type + "'",
                 "GPU types on this cluster: " + list);
   }
@@ -178,8 +176,7 @@ int gpus_main(int argc, char** argv) {
                   {"PARTITION", "GPU", "FREE", "USED", "TOTAL", "NODES"}};
               for (const auto& p : env.data["partitions"]) {
                 rows.push_back({p["partition"].get<std::string>(),
-                                p["gpu_type"].is_null() ? "gpu"
-                                                        : p["gpu_type"].get<std::string>(),
+                                p["gpu_type"].is_null() ? "gpu" : p["gpu_type"].get<std::string>(),
                                 std::to_string(p["gpus_free"].get<long>()),
                                 std::to_string(p["gpus_used"].get<long>()),
                                 std::to_string(p["gpus_total"].get<long>()),

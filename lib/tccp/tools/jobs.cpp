@@ -33,8 +33,7 @@ bool helper_missing(const remote::ExecResult& r) {
 }
 
 std::string helper_file(const std::string& root) {
-  return remote_root_word(root) + "/bin/tccp-remote-" +
-         std::string(generated::remote_helper_hash);
+  return remote_root_word(root) + "/bin/tccp-remote-" + std::string(generated::remote_helper_hash);
 }
 
 // Installs this build's helper under ROOT/bin (atomically: temp + rename).
@@ -46,8 +45,8 @@ void install_helper(remote::Remote& remote, const std::string& root) {
   auto r = remote.run(cmd, generated::remote_helper_script);
   if (r.exit_code != 0) {
     throw Error(ExitCode::failed,
-                "cannot install tccp's helper under '" + root + "' on the cluster: " +
-                    util::trim(r.err),
+                "cannot install tccp's helper under '" + root +
+                    "' on the cluster: " + util::trim(r.err),
                 "check that remote_root in the cluster profile is writable");
   }
 }
@@ -81,9 +80,9 @@ std::string helper_command(const std::string& root, const std::string& command,
   if (!args.empty()) {
     call += " " + util::shell_join(args);
   }
-  return "if [ -x " + h + " ]; then TCCP_HELPER_VERSION=" +
-         std::string(generated::remote_helper_hash) + " " + call + "; fi; echo " +
-         std::string(helper_missing_marker) + " >&2; exit " +
+  return "if [ -x " + h +
+         " ]; then TCCP_HELPER_VERSION=" + std::string(generated::remote_helper_hash) + " " + call +
+         "; fi; echo " + std::string(helper_missing_marker) + " >&2; exit " +
          std::to_string(helper_missing_status);
 }
 
@@ -100,8 +99,7 @@ remote::ExecResult call_helper(remote::Remote& remote, const std::string& root,
 }
 
 remote::ExecResult stream_helper(remote::Remote& remote, const std::string& root,
-                                 const std::string& command,
-                                 const std::vector<std::string>& args,
+                                 const std::string& command, const std::vector<std::string>& args,
                                  const remote::Sink& on_stdout, const remote::Sink& on_stderr) {
   auto cmd = helper_command(root, command, args);
   for (int attempt = 0;; ++attempt) {
@@ -111,9 +109,8 @@ remote::ExecResult stream_helper(remote::Remote& remote, const std::string& root
         cmd, [](const remote::StdinWriter&) {}, on_stdout,
         [&](std::string_view d) {
           // Hold back the marker of a missing helper; pass everything else.
-          if (attempt == 0 && err_head.size() < 64 && (err_head + std::string(d)).find(
-                                                           helper_missing_marker) !=
-                                                           std::string::npos) {
+          if (attempt == 0 && err_head.size() < 64 &&
+              (err_head + std::string(d)).find(helper_missing_marker) != std::string::npos) {
             missing = true;
             return;
           }
@@ -127,8 +124,8 @@ remote::ExecResult stream_helper(remote::Remote& remote, const std::string& root
   }
 }
 
-int interactive_helper(remote::Remote& remote, const std::string& root,
-                       const std::string& command, const std::vector<std::string>& args) {
+int interactive_helper(remote::Remote& remote, const std::string& root, const std::string& command,
+                       const std::vector<std::string>& args) {
   // Install first (a cheap check) so the terminal session runs the helper.
   auto probe = remote.run("[ -x " + helper_file(root) + " ]");
   if (probe.exit_code != 0) {
@@ -192,8 +189,7 @@ JobContext load_context(const std::string& job) {
     }
   }
   if (piped) {
-    std::string text((std::istreambuf_iterator<char>(std::cin)),
-                     std::istreambuf_iterator<char>());
+    std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
     if (!util::trim(text).empty()) {
       std::istringstream in(text);
       auto ctx = context_from_envelope(proto::read_input(in, "job"));
@@ -459,8 +455,8 @@ Listing list_runs(remote::Remote& remote, const JobContext& context) {
   if (args.size() > 1) {
     auto m = call_helper(remote, context.remote_root, "run_mark", args);
     if (m.exit_code != 0) {
-      std::cerr << "tccp: warning: cannot record what happened to lost runs: "
-                << helper_message(m) << '\n';
+      std::cerr << "tccp: warning: cannot record what happened to lost runs: " << helper_message(m)
+                << '\n';
     }
   }
   return listing;
@@ -468,9 +464,9 @@ Listing list_runs(remote::Remote& remote, const JobContext& context) {
 
 void write_runs_cache(const std::string& project, const proto::Json& runs) {
   const char* home_env = std::getenv("TCCP_HOME");
-  std::filesystem::path home =
-      home_env != nullptr && *home_env != '\0' ? std::filesystem::path(home_env)
-                                               : util::home_dir() / ".tccp";
+  std::filesystem::path home = home_env != nullptr && *home_env != '\0'
+                                   ? std::filesystem::path(home_env)
+                                   : util::home_dir() / ".tccp";
   auto dir = home / "projects" / project;
   util::ensure_private_dir(home);
   util::ensure_private_dir(home / "projects");

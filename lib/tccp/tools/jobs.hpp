@@ -37,13 +37,12 @@ remote::ExecResult call_helper(remote::Remote& remote, const std::string& root,
 
 /// Same, with the output handed to the sinks as it arrives.
 remote::ExecResult stream_helper(remote::Remote& remote, const std::string& root,
-                                 const std::string& command,
-                                 const std::vector<std::string>& args,
+                                 const std::string& command, const std::vector<std::string>& args,
                                  const remote::Sink& on_stdout, const remote::Sink& on_stderr);
 
 /// Same, on a pseudo-terminal wired to ours; returns the exit status.
-int interactive_helper(remote::Remote& remote, const std::string& root,
-                       const std::string& command, const std::vector<std::string>& args);
+int interactive_helper(remote::Remote& remote, const std::string& root, const std::string& command,
+                       const std::vector<std::string>& args);
 
 /// The helper's "tccp-remote: error: ..." message (or its last stderr line),
 /// for an Error.
@@ -55,7 +54,7 @@ std::string helper_message(const remote::ExecResult& result);
 struct JobContext {
   proto::Envelope envelope; ///< as read; tools add their object and pass it on
   std::string project;
-  std::string job;          ///< empty when no job was named
+  std::string job; ///< empty when no job was named
   std::string remote_root;
   proto::Json cluster = proto::Json::object();
 };

@@ -27,9 +27,8 @@ bool valid_env_name(const std::string& name) {
   if (name.empty() || (std::isdigit(static_cast<unsigned char>(name[0])) != 0)) {
     return false;
   }
-  return std::all_of(name.begin(), name.end(), [](unsigned char c) {
-    return std::isalnum(c) != 0 || c == '_';
-  });
+  return std::all_of(name.begin(), name.end(),
+                     [](unsigned char c) { return std::isalnum(c) != 0 || c == '_'; });
 }
 
 std::string assign(const std::string& name, const std::string& value) {
@@ -111,8 +110,8 @@ std::string build_run_spec(const proto::Json& data, const std::string& run_id,
   spec += assign("spec_run_id", run_id);
   spec += assign("spec_alloc", json_string(alloc, "id"));
   spec += assign("spec_node", json_string(alloc, "node"));
-  spec += assign("spec_type", json_string(data, "type").empty() ? "python"
-                                                                : json_string(data, "type"));
+  spec +=
+      assign("spec_type", json_string(data, "type").empty() ? "python" : json_string(data, "type"));
   spec += assign("spec_script", script);
   spec += assign("spec_package", package);
   spec += assign("spec_args", util::shell_join(program_args(data, extra_args)));
@@ -130,8 +129,7 @@ std::string build_run_spec(const proto::Json& data, const std::string& run_id,
   spec += "tccp_export_environment() {\n  :\n";
   auto add_env = [&](const std::string& name, const std::string& value) {
     if (!valid_env_name(name)) {
-      throw Error(ExitCode::config,
-                  "environment: '" + name + "' is not a name a shell can export",
+      throw Error(ExitCode::config, "environment: '" + name + "' is not a name a shell can export",
                   "use letters, digits and '_', not starting with a digit");
     }
     spec += "  export " + util::shell_quote(name + "=" + value) + "\n";
@@ -220,9 +218,8 @@ int start_action(cli::Context& ctx, const LaunchOptions& opts) {
   auto remote = connect(context);
   auto env = start_run(*remote, context, opts.extra);
   const auto& run = env.data["run"];
-  ctx.printer().info("started " + cell(run["id"]) + " on " + cell(run["node"]) +
-                     " (allocation " + cell(run["alloc_id"]) + ", step " +
-                     cell(run["step_id"]) + ")");
+  ctx.printer().info("started " + cell(run["id"]) + " on " + cell(run["node"]) + " (allocation " +
+                     cell(run["alloc_id"]) + ", step " + cell(run["step_id"]) + ")");
   proto::write_envelope(std::cout, env);
   return 0;
 }
@@ -285,8 +282,9 @@ int jobs_action(cli::Context& ctx, const LaunchOptions& opts) {
         note = "SIG" + cell(r["signal"]);
       }
       rows.push_back({job, cell(r["id"]), describe_state(r), cell(r["node"]),
-                      r["duration_s"].is_null() ? "-"
-                                                : term::format_duration(r["duration_s"].get<long long>()),
+                      r["duration_s"].is_null()
+                          ? "-"
+                          : term::format_duration(r["duration_s"].get<long long>()),
                       cell(r["exit_code"]), note == "-" ? "" : note});
     }
     std::cout << term::format_table(rows, util::colour_wanted(STDOUT_FILENO));
@@ -355,9 +353,9 @@ int info_action(cli::Context& ctx, const LaunchOptions& opts) {
   ctx.emit(env, [&] {
     const auto& run = env.data["run"];
     std::vector<std::vector<std::string>> rows;
-    for (const char* key : {"id", "job", "state", "node", "alloc_id", "step_id", "created_at",
-                            "started_at", "ended_at", "exit_code", "signal", "reason",
-                            "code_digest", "venv", "remote_dir"}) {
+    for (const char* key :
+         {"id", "job", "state", "node", "alloc_id", "step_id", "created_at", "started_at",
+          "ended_at", "exit_code", "signal", "reason", "code_digest", "venv", "remote_dir"}) {
       if (!run[key].is_null()) {
         rows.push_back({std::string(key) + ":", cell(run[key])});
       }
@@ -366,12 +364,12 @@ int info_action(cli::Context& ctx, const LaunchOptions& opts) {
       rows.push_back({"duration:", term::format_duration(run["duration_s"].get<long long>())});
     }
     if (alloc) {
-      rows.push_back({"allocation:", alloc->id + " " + util::to_lower(alloc->state_name) +
-                                         (alloc->time_left.as_optional()
-                                              ? ", " + term::format_duration(
-                                                           *alloc->time_left.as_optional()) +
-                                                    " left"
-                                              : "")});
+      rows.push_back(
+          {"allocation:",
+           alloc->id + " " + util::to_lower(alloc->state_name) +
+               (alloc->time_left.as_optional()
+                    ? ", " + term::format_duration(*alloc->time_left.as_optional()) + " left"
+                    : "")});
     }
     std::cout << term::format_table(rows, false);
     if (!stages.empty()) {
@@ -405,7 +403,7 @@ int restart_action(cli::Context& ctx, const LaunchOptions& opts) {
   auto remote = connect(context);
   auto record = cancel_run(*remote, context, opts.job);
   ctx.printer().info((record.state() == "cancelled" ? "cancelled " + record.id()
-                                                     : record.id() + " had " + record.state()) +
+                                                    : record.id() + " had " + record.state()) +
                      "; starting " + record.get("job") + " again");
   std::vector<std::string> user_args{record.get("job")};
   try {
@@ -435,8 +433,7 @@ int restart_action(cli::Context& ctx, const LaunchOptions& opts) {
 int launch_main(int argc, char** argv) {
   static LaunchOptions opts;
   return cli::run_main(
-      "tccp-launch", "start, cancel and inspect runs", argc, argv,
-      [](CLI::App& app, cli::Common&) {
+      "tccp-launch", "start, cancel and inspect runs", argc, argv, [](CLI::App& app, cli::Common&) {
         // Common flags (--json, -q) also after the subcommand.
         struct Fallthrough {
           CLI::App& app;
@@ -446,15 +443,16 @@ int launch_main(int argc, char** argv) {
             }
           }
         } fallthrough{app};
-        auto* start = cli::add_command(
-            app, "start", "read a job document with an allocation and start the run",
-            [](cli::Context& ctx) { return start_action(ctx, opts); });
+        auto* start = cli::add_command(app, "start",
+                                       "read a job document with an allocation and start the run",
+                                       [](cli::Context& ctx) { return start_action(ctx, opts); });
         start->add_option("extra", opts.extra, "arguments appended to the job's args (after --)");
         auto* cancel = cli::add_command(app, "cancel", "stop a run, during init or while it runs",
                                         [](cli::Context& ctx) { return cancel_action(ctx, opts); });
         cancel->add_option("job", opts.job, "a job name (its newest run) or a run id")->required();
-        auto* restart = cli::add_command(app, "restart", "cancel a run and run its job again",
-                                         [](cli::Context& ctx) { return restart_action(ctx, opts); });
+        auto* restart =
+            cli::add_command(app, "restart", "cancel a run and run its job again",
+                             [](cli::Context& ctx) { return restart_action(ctx, opts); });
         restart->add_option("job", opts.job, "a job name or run id (default: the newest run)");
         auto* jobs = cli::add_command(app, "jobs", "list the project's runs",
                                       [](cli::Context& ctx) { return jobs_action(ctx, opts); });

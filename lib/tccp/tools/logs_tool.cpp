@@ -190,8 +190,8 @@ int output_action(cli::Context& ctx, const LogsOptions& opts) {
 }
 } // namespace
 
-FollowEnd follow_log(remote::Remote& remote, const JobContext& context,
-                     const std::string& selector, const std::string& mode, int lines) {
+FollowEnd follow_log(remote::Remote& remote, const JobContext& context, const std::string& selector,
+                     const std::string& mode, int lines) {
   return stream_logs(remote, context, selector, mode, lines);
 }
 
@@ -203,8 +203,8 @@ int view_run(remote::Remote& remote, const JobContext& context, const std::strin
 // (with `latest`) once the run has ended. A failed download is reported,
 // never fatal: the run's own status is what attach returns, and
 // 'tccp return <job>' resumes the download.
-void download_output(remote::Remote& remote, const JobContext& context,
-                     const std::string& run_id, const term::Printer& printer) {
+void download_output(remote::Remote& remote, const JobContext& context, const std::string& run_id,
+                     const term::Printer& printer) {
   const auto& d = context.envelope.data;
   if (!d.contains("project_dir") || !d["project_dir"].is_string() || !d.contains("output") ||
       !d["output"].is_string()) {
@@ -226,8 +226,7 @@ void download_output(remote::Remote& remote, const JobContext& context,
   try {
     auto r = sync::pull_output(remote, req);
     if (r.files_total > 0) {
-      printer.info("output: " + std::to_string(r.files_total) + " files in " +
-                   r.latest.string());
+      printer.info("output: " + std::to_string(r.files_total) + " files in " + r.latest.string());
     }
   } catch (const Error& e) {
     printer.warning(std::string("could not download the output: ") + e.what());
@@ -297,28 +296,29 @@ int logs_main(int argc, char** argv) {
         auto job_option = [](CLI::App* cmd) {
           cmd->add_option("job", opts.job, "a job name (its newest run) or a run id");
         };
-        auto* logs = cli::add_command(app, "logs", "a run's whole output",
-                                      [](cli::Context& ctx) { return logs_action(ctx, opts, "cat"); });
+        auto* logs = cli::add_command(app, "logs", "a run's whole output", [](cli::Context& ctx) {
+          return logs_action(ctx, opts, "cat");
+        });
         job_option(logs);
         logs->add_flag("-f,--follow", opts.follow, "keep printing until the run ends");
-        auto* tail = cli::add_command(app, "tail", "the last lines of a run's output",
-                                      [](cli::Context& ctx) {
-                                        if (!opts.count.empty()) {
-                                          try {
-                                            opts.lines = std::stoi(opts.count);
-                                          } catch (const std::exception&) {
-                                            throw Error(ExitCode::usage,
-                                                        "'" + opts.count + "' is not a number of lines");
-                                          }
-                                        }
-                                        return logs_action(ctx, opts, "tail");
-                                      });
+        auto* tail = cli::add_command(
+            app, "tail", "the last lines of a run's output", [](cli::Context& ctx) {
+              if (!opts.count.empty()) {
+                try {
+                  opts.lines = std::stoi(opts.count);
+                } catch (const std::exception&) {
+                  throw Error(ExitCode::usage, "'" + opts.count + "' is not a number of lines");
+                }
+              }
+              return logs_action(ctx, opts, "tail");
+            });
         job_option(tail);
         tail->add_option("count", opts.count, "how many lines (default 30)");
         tail->add_option("-n,--lines", opts.lines, "how many lines (default 30)");
         tail->add_flag("-f,--follow", opts.follow, "then keep printing until the run ends");
-        auto* init = cli::add_command(app, "init", "a run's initialization log",
-                                      [](cli::Context& ctx) { return logs_action(ctx, opts, "init"); });
+        auto* init =
+            cli::add_command(app, "init", "a run's initialization log",
+                             [](cli::Context& ctx) { return logs_action(ctx, opts, "init"); });
         init->alias("initlogs");
         job_option(init);
         auto* output = cli::add_command(app, "output", "open a run's output in $EDITOR (vim)",

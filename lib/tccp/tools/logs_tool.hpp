@@ -20,8 +20,8 @@ struct FollowEnd {
 /// Streams a run's log to stdout until the run ends (its init log to
 /// stderr while it initialises); `mode` is "follow" (from the start) or
 /// "tailfollow" (the last `lines` first).
-FollowEnd follow_log(remote::Remote& remote, const JobContext& context,
-                     const std::string& selector, const std::string& mode, int lines);
+FollowEnd follow_log(remote::Remote& remote, const JobContext& context, const std::string& selector,
+                     const std::string& mode, int lines);
 
 /// Attaches to a run on this terminal: its recent output, then the live
 /// program through its terminal holder (input reaches it; Ctrl+\ detaches).

@@ -26,7 +26,7 @@ namespace tccp::tools {
 namespace fs = std::filesystem;
 using proto::Json;
 
-Json sync_object(const sync::PushResult &r) {
+Json sync_object(const sync::PushResult& r) {
   Json j = Json::object();
   j["tree_digest"] = r.tree.digest;
   j["remote_tree"] = r.tree.remote_tree;
@@ -41,7 +41,7 @@ Json sync_object(const sync::PushResult &r) {
   j["first_push"] = r.first_push;
   j["duration_ms"] = r.duration_ms;
   j["rodata"] = Json::array();
-  for (const auto &t : r.rodata) {
+  for (const auto& t : r.rodata) {
     Json o = Json::object();
     o["path"] = t.path;
     o["tree_digest"] = t.digest;
@@ -57,7 +57,7 @@ Json sync_object(const sync::PushResult &r) {
   return j;
 }
 
-Json pulled_object(const sync::PullResult &r) {
+Json pulled_object(const sync::PullResult& r) {
   Json j = Json::object();
   j["run_id"] = r.run_id;
   j["job"] = r.job;
@@ -103,7 +103,7 @@ struct Context {
   std::optional<std::string> cache;
 };
 
-std::string json_string(const Json &data, const char *key, const std::string &fallback = {}) {
+std::string json_string(const Json& data, const char* key, const std::string& fallback = {}) {
   if (data.contains(key) && data[key].is_string()) {
     return data[key].get<std::string>();
   }
@@ -127,7 +127,7 @@ std::optional<proto::Envelope> read_job_envelope() {
 // Alone, the job comes from tccp.yaml and $TCCP_HOME/config.yaml, as
 // `tccp-config resolve` would give it. Without a job named, a push (which
 // needs the project-level fields only) takes the first job.
-config::JobSpec resolve_from_files(const Flags &f, bool first_job_if_many) {
+config::JobSpec resolve_from_files(const Flags& f, bool first_job_if_many) {
   auto global = config::load_global();
   auto project = config::load_project(f.dir.empty() ? fs::current_path() : fs::path(f.dir), global);
   std::optional<std::string> requested;
@@ -139,12 +139,12 @@ config::JobSpec resolve_from_files(const Flags &f, bool first_job_if_many) {
   return config::resolve_job(project, global, requested);
 }
 
-Context resolve(const Flags &f, bool first_job_if_many = true) {
+Context resolve(const Flags& f, bool first_job_if_many = true) {
   Context ctx;
   ctx.envelope = read_job_envelope();
   config::JobSpec job = ctx.envelope ? config::job_from_json(ctx.envelope->data)
                                      : resolve_from_files(f, first_job_if_many);
-  sync::PushSpec &s = ctx.spec;
+  sync::PushSpec& s = ctx.spec;
   s.project = job.project;
   s.project_dir = job.project_dir;
   s.env_file = job.env_file;
@@ -154,7 +154,7 @@ Context resolve(const Flags &f, bool first_job_if_many = true) {
   ctx.job = job.job;
   ctx.cluster = job.cluster;
   if (ctx.envelope) {
-    const Json &d = ctx.envelope->data;
+    const Json& d = ctx.envelope->data;
     if (d.contains("allocation") && d["allocation"].is_object()) {
       std::string id = json_string(d["allocation"], "id");
       if (!id.empty()) {
@@ -213,7 +213,7 @@ Context resolve(const Flags &f, bool first_job_if_many = true) {
 // The connection to the cluster. `host: local` is this machine (the helper
 // runs under the local /bin/sh), for clusters reachable as this machine and
 // for tests.
-std::unique_ptr<remote::Remote> open_cluster(const config::ClusterProfile &p) {
+std::unique_ptr<remote::Remote> open_cluster(const config::ClusterProfile& p) {
   if (p.host == "local") {
     return std::make_unique<remote::LocalRemote>();
   }
@@ -232,8 +232,8 @@ public:
       : m_what(std::move(what)), m_enabled(enabled && util::is_terminal(STDERR_FILENO)),
         m_start(Clock::now()) {}
   ~ProgressLine() { clear(); }
-  ProgressLine(const ProgressLine &) = delete;
-  ProgressLine &operator=(const ProgressLine &) = delete;
+  ProgressLine(const ProgressLine&) = delete;
+  ProgressLine& operator=(const ProgressLine&) = delete;
 
   void update(std::uint64_t done, std::uint64_t total) {
     if (!m_enabled) {
@@ -278,13 +278,13 @@ private:
 
 class PushReporter : public sync::PushObserver {
 public:
-  PushReporter(cli::Context &ctx, bool json_stream)
+  PushReporter(cli::Context& ctx, bool json_stream)
       : m_ctx(ctx), m_progress("pushing", !ctx.common().quiet && !json_stream),
         m_json_stream(json_stream) {}
 
-  void preview(const sync::Preview &p) override {
+  void preview(const sync::Preview& p) override {
     m_progress.clear();
-    for (const auto &line : sync::format_preview(p)) {
+    for (const auto& line : sync::format_preview(p)) {
       m_ctx.printer().info(line);
     }
     if (p.big) {
@@ -303,7 +303,7 @@ public:
       event(done, total);
     }
   }
-  void note(const std::string &message) override {
+  void note(const std::string& message) override {
     m_progress.clear();
     m_ctx.printer().info(message);
   }
@@ -326,7 +326,7 @@ private:
     proto::write_event(std::cout, "progress", d);
   }
 
-  cli::Context &m_ctx;
+  cli::Context& m_ctx;
   ProgressLine m_progress;
   bool m_json_stream;
   std::chrono::steady_clock::time_point m_last_event{};
@@ -334,7 +334,7 @@ private:
 
 class PullReporter : public sync::PullObserver {
 public:
-  explicit PullReporter(cli::Context &ctx) : m_progress("downloading", !ctx.common().quiet) {}
+  explicit PullReporter(cli::Context& ctx) : m_progress("downloading", !ctx.common().quiet) {}
   void progress(std::uint64_t done, std::uint64_t total) override {
     m_progress.update(done, total);
   }
@@ -343,11 +343,11 @@ private:
   ProgressLine m_progress;
 };
 
-std::string plural(std::size_t n, const char *word) {
+std::string plural(std::size_t n, const char* word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
 }
 
-void add_spec_flags(CLI::App *cmd, Flags &f) {
+void add_spec_flags(CLI::App* cmd, Flags& f) {
   cmd->fallthrough(); // --json, -q, -v after the subcommand reach the tool
   cmd->add_option("-C", f.dir, "Run as if started in this directory");
   cmd->add_option("--project", f.project, "Project name (default: the directory's name)");
@@ -361,7 +361,7 @@ void add_spec_flags(CLI::App *cmd, Flags &f) {
   cmd->add_option("--remote-root", f.remote_root, "tccp's root on the cluster (default ~/.tccp)");
 }
 
-int push_action(cli::Context &ctx, const Flags &f) {
+int push_action(cli::Context& ctx, const Flags& f) {
   Context c = resolve(f);
   auto remote = open_cluster(c.cluster);
   PushReporter reporter(ctx, f.progress);
@@ -392,7 +392,7 @@ int push_action(cli::Context &ctx, const Flags &f) {
         std::cout << ", deleted " << r.tree.deleted;
       }
     }
-    for (const auto &t : r.rodata) {
+    for (const auto& t : r.rodata) {
       std::cout << "; rodata " << t.path << ": "
                 << (t.skipped ? std::string("already pushed in this allocation")
                               : plural(t.files_sent, "file") + " sent");
@@ -403,11 +403,11 @@ int push_action(cli::Context &ctx, const Flags &f) {
   return 0;
 }
 
-int ls_action(cli::Context &ctx, const Flags &f) {
+int ls_action(cli::Context& ctx, const Flags& f) {
   Context c = resolve(f);
   auto paths = sync::list_paths(c.spec);
   if (f.nul) {
-    for (const auto &p : paths) {
+    for (const auto& p : paths) {
       std::cout << p.path << '\0';
     }
     std::cout.flush();
@@ -417,7 +417,7 @@ int ls_action(cli::Context &ctx, const Flags &f) {
   out.type = "sync_list";
   out.data["project_dir"] = c.spec.project_dir.string();
   out.data["files"] = Json::array();
-  for (const auto &p : paths) {
+  for (const auto& p : paths) {
     Json o = Json::object();
     o["path"] = p.path;
     o["kind"] = std::string(1, static_cast<char>(p.kind));
@@ -433,7 +433,7 @@ int ls_action(cli::Context &ctx, const Flags &f) {
   // A listing is data as lines, on a terminal or not (like git ls-files):
   // one path per line (escaped as in manifests), a tab and a mark for
   // rodata and the env file.
-  for (const auto &p : paths) {
+  for (const auto& p : paths) {
     std::cout << sync::escape_path(p.path);
     if (p.rodata) {
       std::cout << "\t[rodata]";
@@ -447,7 +447,7 @@ int ls_action(cli::Context &ctx, const Flags &f) {
   return 0;
 }
 
-int pull_action(cli::Context &ctx, const Flags &f) {
+int pull_action(cli::Context& ctx, const Flags& f) {
   Context c = resolve(f, false);
   if (c.job.empty() && c.run_id.empty()) {
     throw Error(ExitCode::usage, "which job's output?", "name it: tccp-sync pull <job>");
@@ -486,7 +486,7 @@ int pull_action(cli::Context &ctx, const Flags &f) {
   return 0;
 }
 
-int clean_action(cli::Context &ctx, const Flags &f) {
+int clean_action(cli::Context& ctx, const Flags& f) {
   Context c = resolve(f);
   auto remote = open_cluster(c.cluster);
   sync::validate(c.spec);
@@ -500,7 +500,7 @@ int clean_action(cli::Context &ctx, const Flags &f) {
   proto::Envelope out;
   out.type = "sync_clean";
   out.data["local_removed"] = Json::array();
-  for (const auto &p : r.local_removed) {
+  for (const auto& p : r.local_removed) {
     out.data["local_removed"].push_back(p.string());
   }
   out.data["remote_cleaned"] = r.remote_cleaned;
@@ -513,7 +513,7 @@ int clean_action(cli::Context &ctx, const Flags &f) {
   return 0;
 }
 
-int snapshot_action(cli::Context &ctx, const Flags &f) {
+int snapshot_action(cli::Context& ctx, const Flags& f) {
   Context c = resolve(f);
   if (c.run_id.empty()) {
     throw Error(ExitCode::usage, "which run?", "give --run <id>");
@@ -545,15 +545,15 @@ int snapshot_action(cli::Context &ctx, const Flags &f) {
 
 } // namespace
 
-int sync_main(int argc, char **argv) {
+int sync_main(int argc, char** argv) {
   auto flags = std::make_shared<Flags>();
   return cli::run_main(
       "tccp-sync", "Push the project to the cluster; bring job output back", argc, argv,
-      [flags](CLI::App &app, cli::Common & /*common*/) {
-        Flags &f = *flags;
-        auto *push =
+      [flags](CLI::App& app, cli::Common& /*common*/) {
+        Flags& f = *flags;
+        auto* push =
             cli::add_command(app, "push", "Push the project (reads a job document on stdin)",
-                             [flags](cli::Context &c) { return push_action(c, *flags); });
+                             [flags](cli::Context& c) { return push_action(c, *flags); });
         add_spec_flags(push, f);
         push->add_option("--allocation", f.allocation,
                          "Allocation id (rodata goes once per allocation)");
@@ -561,28 +561,27 @@ int sync_main(int argc, char **argv) {
         push->add_flag("--progress", f.progress,
                        "Print JSON Lines: progress, then one result (no job document)");
 
-        auto *ls = cli::add_command(app, "ls",
-                                    "List the paths a push would consider, one per line",
-                                    [flags](cli::Context &c) { return ls_action(c, *flags); });
+        auto* ls = cli::add_command(app, "ls", "List the paths a push would consider, one per line",
+                                    [flags](cli::Context& c) { return ls_action(c, *flags); });
         add_spec_flags(ls, f);
         ls->add_flag("-z", f.nul, "Paths only, each ended by a NUL byte");
         ls->add_option("--job", f.job, "The job whose fields apply (default: the first)");
 
-        auto *pull = cli::add_command(app, "pull", "Download a finished run's output: pull [job]",
-                                      [flags](cli::Context &c) { return pull_action(c, *flags); });
+        auto* pull = cli::add_command(app, "pull", "Download a finished run's output: pull [job]",
+                                      [flags](cli::Context& c) { return pull_action(c, *flags); });
         add_spec_flags(pull, f);
         pull->add_option("job", f.job, "Job whose newest run to pull");
         pull->add_option("--run", f.run, "Run id (default: the job's newest run)");
 
-        auto *clean =
+        auto* clean =
             cli::add_command(app, "clean", "Delete old output, keep the latest per job",
-                             [flags](cli::Context &c) { return clean_action(c, *flags); });
+                             [flags](cli::Context& c) { return clean_action(c, *flags); });
         add_spec_flags(clean, f);
         clean->add_option("job", f.job, "Only this job");
 
-        auto *snap =
+        auto* snap =
             cli::add_command(app, "snapshot", "Snapshot the pushed tree for a run",
-                             [flags](cli::Context &c) { return snapshot_action(c, *flags); });
+                             [flags](cli::Context& c) { return snapshot_action(c, *flags); });
         add_spec_flags(snap, f);
         snap->add_option("--run", f.run, "Run id (default: the job document's run)");
         snap->add_option("--job", f.job, "Job name recorded with the run");

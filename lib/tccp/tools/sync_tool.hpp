@@ -15,12 +15,12 @@
 namespace tccp::tools {
 
 /// Entry point of tccp-sync.
-int sync_main(int argc, char **argv);
+int sync_main(int argc, char** argv);
 
 /// The `sync` object a push adds to the job envelope (docs/sync.md).
-proto::Json sync_object(const sync::PushResult &result);
+proto::Json sync_object(const sync::PushResult& result);
 
 /// The `pulled` object a pull adds to the job envelope (docs/sync.md).
-proto::Json pulled_object(const sync::PullResult &result);
+proto::Json pulled_object(const sync::PullResult& result);
 
 } // namespace tccp::tools

@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
-#include <optional>
 #include <netinet/in.h>
+#include <optional>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -24,7 +24,9 @@ namespace tccp::tools {
 
 namespace {
 volatile std::sig_atomic_t g_stop = 0;
-void on_signal(int) { g_stop = 1; }
+void on_signal(int) {
+  g_stop = 1;
+}
 
 struct Listener {
   int fd = -1;
@@ -55,8 +57,7 @@ int listen_on(int port) {
     int saved = errno;
     ::close(fd);
     throw Error(ExitCode::failed,
-                "cannot listen on localhost:" + std::to_string(port) + ": " +
-                    std::strerror(saved),
+                "cannot listen on localhost:" + std::to_string(port) + ": " + std::strerror(saved),
                 "stop what uses that port, or forward another with -p");
   }
   return fd;
@@ -117,7 +118,7 @@ int tunnel(cli::Context& ctx, const std::string& job, std::vector<int> ports) {
     auto global = config::load_global();
     auto project = config::load_project(std::filesystem::current_path(), global);
     auto spec = config::resolve_job(project, global,
-                                     job.empty() ? std::nullopt : std::optional<std::string>(job));
+                                    job.empty() ? std::nullopt : std::optional<std::string>(job));
     context.job = spec.job;
     ports = spec.ports;
   }

@@ -94,8 +94,8 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
     ::close(err_pipe[1]);
   }
   ProcessResult result;
-  std::string_view pending_in = options.stdin_data ? std::string_view(*options.stdin_data)
-                                                   : std::string_view();
+  std::string_view pending_in =
+      options.stdin_data ? std::string_view(*options.stdin_data) : std::string_view();
   int in_fd = in_pipe[1];
   if (in_fd >= 0 && pending_in.empty()) {
     ::close(in_fd);

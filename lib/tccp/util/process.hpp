@@ -8,25 +8,24 @@
 namespace tccp::util {
 
 struct ProcessResult {
-  int exit_code = 0;    ///< exit status, or 128+signal when killed
-  std::string out;      ///< captured stdout
-  std::string err;      ///< captured stderr
+  int exit_code = 0; ///< exit status, or 128+signal when killed
+  std::string out;   ///< captured stdout
+  std::string err;   ///< captured stderr
   bool timed_out = false;
 };
 
 struct ProcessOptions {
-  std::optional<std::string> stdin_data;    ///< fed to stdin, then closed
-  bool capture_stdout = true;               ///< else inherited
-  bool capture_stderr = true;               ///< else inherited
+  std::optional<std::string> stdin_data;            ///< fed to stdin, then closed
+  bool capture_stdout = true;                       ///< else inherited
+  bool capture_stderr = true;                       ///< else inherited
   std::optional<std::chrono::milliseconds> timeout; ///< SIGKILL after this
-  std::vector<std::string> env_unset;       ///< variables removed in the child
+  std::vector<std::string> env_unset;               ///< variables removed in the child
   std::vector<std::pair<std::string, std::string>> env_set;
 };
 
 /// Runs argv[0] (PATH search) with argv, waits for it. Throws
 /// std::system_error when it cannot be started.
-ProcessResult run_process(const std::vector<std::string>& argv,
-                          const ProcessOptions& options = {});
+ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& options = {});
 
 /// Replaces the current process with argv (PATH search unless argv[0] has a
 /// slash). Returns only on failure, with errno set.

@@ -47,8 +47,7 @@ bool starts_with(std::string_view text, std::string_view prefix) {
 }
 
 bool ends_with(std::string_view text, std::string_view suffix) {
-  return text.size() >= suffix.size() &&
-         text.substr(text.size() - suffix.size()) == suffix;
+  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
 }
 
 std::string to_lower(std::string_view text) {
@@ -59,11 +58,9 @@ std::string to_lower(std::string_view text) {
 }
 
 std::string shell_quote(std::string_view word) {
-  if (!word.empty() &&
-      std::all_of(word.begin(), word.end(), [](unsigned char c) {
-        return std::isalnum(c) != 0 || c == '_' || c == '-' || c == '.' ||
-               c == '/' || c == ':' || c == '=' || c == '@' || c == ',' ||
-               c == '+' || c == '%';
+  if (!word.empty() && std::all_of(word.begin(), word.end(), [](unsigned char c) {
+        return std::isalnum(c) != 0 || c == '_' || c == '-' || c == '.' || c == '/' || c == ':' ||
+               c == '=' || c == '@' || c == ',' || c == '+' || c == '%';
       })) {
     return std::string(word);
   }

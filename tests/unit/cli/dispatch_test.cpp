@@ -18,7 +18,7 @@ TEST(Verbs, RunIsThePipelineOfDocuments) {
   auto verb = find_verb("run");
   ASSERT_TRUE(verb.has_value());
   std::vector<std::string> tools;
-  for (const auto &s : verb->stages) {
+  for (const auto& s : verb->stages) {
     tools.push_back(s.tool);
   }
   EXPECT_EQ(tools, (std::vector<std::string>{"tccp-config", "tccp-alloc", "tccp-sync",
@@ -43,10 +43,10 @@ TEST(Verbs, ArgumentsPassUnchanged) {
 
 TEST(Verbs, NamesAreUniqueAndAVerbNamedLikeAToolRunsThatTool) {
   std::vector<std::string> names;
-  for (const auto &v : verbs()) {
+  for (const auto& v : verbs()) {
     names.push_back(v.name);
     EXPECT_FALSE(v.summary.empty()) << v.name;
-    for (const auto &t : tools()) {
+    for (const auto& t : tools()) {
       if (t.name == v.name) { // `logs` the verb is `tccp-logs logs`
         EXPECT_EQ(v.stages.front().tool, "tccp-" + t.name);
       }
@@ -58,10 +58,10 @@ TEST(Verbs, NamesAreUniqueAndAVerbNamedLikeAToolRunsThatTool) {
 }
 
 TEST(Verbs, EveryStageNamesAToolOfTheToolkit) {
-  for (const auto &v : verbs()) {
-    for (const auto &s : v.stages) {
+  for (const auto& v : verbs()) {
+    for (const auto& s : v.stages) {
       bool known = false;
-      for (const auto &t : tools()) {
+      for (const auto& t : tools()) {
         known = known || s.tool == "tccp-" + t.name;
       }
       EXPECT_TRUE(known) << v.name << " runs " << s.tool;
@@ -70,7 +70,7 @@ TEST(Verbs, EveryStageNamesAToolOfTheToolkit) {
 }
 
 TEST(Verbs, EveryGuideReplCommandIsAVerb) {
-  for (const char *name :
+  for (const char* name :
        {"run",      "view",  "restart", "cancel",  "jobs",       "logs",    "tail",   "output",
         "initlogs", "open",  "ssh",     "exec",    "clusterssh", "info",    "status", "allocs",
         "dealloc",  "clean", "return",  "refresh", "setup",      "register"}) {

@@ -16,17 +16,17 @@ struct Result {
 };
 
 // Runs run_main with `args` and a tool whose only command `go` runs `action`.
-Result run(std::vector<std::string> args, const cli::Action &action) {
+Result run(std::vector<std::string> args, const cli::Action& action) {
   args.insert(args.begin(), "tccp-test");
-  std::vector<char *> argv;
-  for (auto &a : args) {
+  std::vector<char*> argv;
+  for (auto& a : args) {
     argv.push_back(a.data());
   }
   ::testing::internal::CaptureStdout();
   ::testing::internal::CaptureStderr();
   int code = cli::run_main(
       "tccp-test", "A test tool", static_cast<int>(argv.size()), argv.data(),
-      [&](CLI::App &app, cli::Common &) { cli::add_command(app, "go", "Run the action", action); });
+      [&](CLI::App& app, cli::Common&) { cli::add_command(app, "go", "Run the action", action); });
   std::string out = ::testing::internal::GetCapturedStdout();
   std::string err = ::testing::internal::GetCapturedStderr();
   return {code, out, err};
@@ -39,7 +39,7 @@ const std::string upstream_error =
 } // namespace
 
 TEST(RunMain, UpstreamErrorIsReEmittedUnchangedWithItsExitCode) {
-  Result r = run({"go"}, [](cli::Context &) {
+  Result r = run({"go"}, [](cli::Context&) {
     std::istringstream stdin_text(upstream_error + "\n");
     proto::read_input(stdin_text, "job");
     return 0;
@@ -50,7 +50,7 @@ TEST(RunMain, UpstreamErrorIsReEmittedUnchangedWithItsExitCode) {
 }
 
 TEST(RunMain, NewerMajorVersionOnStdinExitsFour) {
-  Result r = run({"go"}, [](cli::Context &) {
+  Result r = run({"go"}, [](cli::Context&) {
     std::istringstream stdin_text(R"({"tccp":"2.0","type":"job","data":{}})");
     proto::read_input(stdin_text, "job");
     return 0;
@@ -61,7 +61,7 @@ TEST(RunMain, NewerMajorVersionOnStdinExitsFour) {
 }
 
 TEST(RunMain, ErrorPrintsMessageHintAndAnErrorEnvelope) {
-  Result r = run({"go"}, [](cli::Context &) -> int {
+  Result r = run({"go"}, [](cli::Context&) -> int {
     throw Error(ExitCode::refused, "sbatch refused the job", "ask for less memory");
   });
   EXPECT_EQ(r.code, 7);
@@ -74,28 +74,28 @@ TEST(RunMain, ErrorPrintsMessageHintAndAnErrorEnvelope) {
 }
 
 TEST(RunMain, ActionStatusIsTheExitStatus) {
-  EXPECT_EQ(run({"go"}, [](cli::Context &) { return 0; }).code, 0);
-  EXPECT_EQ(run({"go"}, [](cli::Context &) { return 1; }).code, 1);
+  EXPECT_EQ(run({"go"}, [](cli::Context&) { return 0; }).code, 0);
+  EXPECT_EQ(run({"go"}, [](cli::Context&) { return 1; }).code, 1);
 }
 
 TEST(RunMain, UnknownFlagIsAUsageError) {
-  Result r = run({"go", "--frobnicate"}, [](cli::Context &) { return 0; });
+  Result r = run({"go", "--frobnicate"}, [](cli::Context&) { return 0; });
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("tccp-test: error: "), std::string::npos);
   EXPECT_NE(r.err.find("hint: see 'tccp-test --help'"), std::string::npos);
 }
 
 TEST(RunMain, OtherExceptionsAreInternalErrors) {
-  Result r = run({"go"}, [](cli::Context &) -> int { throw std::runtime_error("oops"); });
+  Result r = run({"go"}, [](cli::Context&) -> int { throw std::runtime_error("oops"); });
   EXPECT_EQ(r.code, 70);
   EXPECT_EQ(r.err, "tccp-test: error: internal error: oops\n");
 }
 
 TEST(RunMain, VersionAndDescribe) {
-  Result v = run({"--version"}, [](cli::Context &) { return 0; });
+  Result v = run({"--version"}, [](cli::Context&) { return 0; });
   EXPECT_EQ(v.code, 0);
   EXPECT_EQ(v.out, std::string("tccp-test ") + TCCP_VERSION + "\n");
-  Result d = run({"--describe"}, [](cli::Context &) { return 0; });
+  Result d = run({"--describe"}, [](cli::Context&) { return 0; });
   EXPECT_EQ(d.code, 0);
   auto j = proto::Json::parse(d.out);
   EXPECT_EQ(j["name"], "tccp-test");

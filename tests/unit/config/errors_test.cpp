@@ -10,8 +10,8 @@ using namespace tccp::config;
 using namespace tccp::config::fixtures;
 
 namespace {
-void expect_error(const std::string &yaml, const std::string &message, const std::string &hint = "",
-                  const std::string &global_yaml = "") {
+void expect_error(const std::string& yaml, const std::string& message, const std::string& hint = "",
+                  const std::string& global_yaml = "") {
   Error e = error_of(yaml, {}, global_yaml);
   EXPECT_EQ(e.code(), ExitCode::config) << yaml;
   EXPECT_EQ(std::string(e.what()), message) << yaml;

@@ -19,17 +19,17 @@ namespace {
 constexpr long long gb = 1024;
 const std::filesystem::path golden_dir = std::filesystem::path(TCCP_SOURCE_DIR) / "tests/golden";
 
-JobSpec example(const std::string &name, const std::optional<std::string> &job = {}) {
+JobSpec example(const std::string& name, const std::optional<std::string>& job = {}) {
   std::string text = util::read_file(golden_dir / "guide" / name / "tccp.yaml");
   GlobalConfig global = fixtures::global();
   Project project = parse_project(text, "tccp.yaml", "/home/user/" + name, global);
   return resolve_job(project, global, job);
 }
 
-void expect_golden(const JobSpec &job, const std::string &file) {
+void expect_golden(const JobSpec& job, const std::string& file) {
   std::string actual = job_envelope(job).to_json().dump(2) + "\n";
   auto path = golden_dir / file;
-  if (const char *update = std::getenv("TCCP_UPDATE_GOLDEN");
+  if (const char* update = std::getenv("TCCP_UPDATE_GOLDEN");
       update && std::string(update) == "1") {
     util::atomic_write_file(path, actual, 0644);
   }

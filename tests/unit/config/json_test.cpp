@@ -44,7 +44,7 @@ TEST(JobJson, MissingOrMistypedFieldIsAProtocolError) {
   try {
     job_from_json(json);
     FAIL() << "no error";
-  } catch (const Error &e) {
+  } catch (const Error& e) {
     EXPECT_EQ(e.code(), ExitCode::protocol);
     EXPECT_STREQ(e.what(), "the job document has no valid 'resources.memory_mb' (expected an "
                            "integer)");

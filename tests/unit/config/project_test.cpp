@@ -233,7 +233,7 @@ TEST(Origins, RecordEveryDataField) {
   EXPECT_EQ(job.origin_of("script"), Origin::job);
   EXPECT_EQ(job.origin_of("resources.cpus"), Origin::job);
   EXPECT_EQ(job.origin_of("resources.time_limit_s"), Origin::defaults);
-  for (const char *path : {"type", "args", "env_file", "output", "cache", "rodata", "ports",
+  for (const char* path : {"type", "args", "env_file", "output", "cache", "rodata", "ports",
                            "resources.gpu_type", "resources.gpu_count", "resources.memory_mb",
                            "resources.partition", "resources.exclude_nodes"}) {
     EXPECT_TRUE(job.origin_of(path).has_value()) << path;

@@ -19,7 +19,7 @@ TEST(TimeLimit, AcceptsEverySlurmFormat) {
 }
 
 TEST(TimeLimit, RejectsMalformedAndZero) {
-  for (const char *bad : {"", "abc", "1:60", "1:00:60", "1:60:00", "1:2:3:4", "-5", "1-24", "1-",
+  for (const char* bad : {"", "abc", "1:60", "1:00:60", "1:60:00", "1:2:3:4", "-5", "1-24", "1-",
                           "x-1", "0", "0:00:00", "1h", "1.5"}) {
     EXPECT_FALSE(parse_time_limit_s(bad).has_value()) << bad;
   }
@@ -45,7 +45,7 @@ TEST(Memory, SuffixesAndPlainMegabytes) {
 }
 
 TEST(Memory, RejectsMalformedAndZero) {
-  for (const char *bad : {"", "G", "4X", "1.5G", "-4G", "0", "0G", "four", "4 G B"}) {
+  for (const char* bad : {"", "G", "4X", "1.5G", "-4G", "0", "0G", "four", "4 G B"}) {
     EXPECT_FALSE(parse_memory_mb(bad).has_value()) << bad;
   }
 }
@@ -67,8 +67,8 @@ TEST(Duration, SecondsUnitsAndSlurmTime) {
 }
 
 TEST(GpuTypes, GuideTableAndEightyGigabyteCards) {
-  const auto &types = known_gpu_types();
-  for (const char *t : {"t4", "p100", "rtx_6000", "v100", "a100-40gb", "rtx_a5000", "l40",
+  const auto& types = known_gpu_types();
+  for (const char* t : {"t4", "p100", "rtx_6000", "v100", "a100-40gb", "rtx_a5000", "l40",
                         "rtx_a6000", "rtx_6000ada", "a100-80gb", "l40s", "h100", "a100"}) {
     EXPECT_NE(std::find(types.begin(), types.end(), t), types.end()) << t;
   }

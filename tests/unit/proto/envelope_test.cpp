@@ -8,10 +8,10 @@ using namespace tccp;
 using namespace tccp::proto;
 
 namespace {
-Error protocol_error_of(const std::string &text) {
+Error protocol_error_of(const std::string& text) {
   try {
     parse_envelope(text);
-  } catch (const Error &e) {
+  } catch (const Error& e) {
     return e;
   }
   ADD_FAILURE() << "accepted: " << text;
@@ -64,7 +64,7 @@ TEST(ReadInput, ErrorEnvelopeIsPassedOnUnchangedWithItsCode) {
   try {
     read_input(in, "job");
     FAIL() << "no pass-through";
-  } catch (const PassThrough &p) {
+  } catch (const PassThrough& p) {
     EXPECT_EQ(p.raw(), raw);
     EXPECT_EQ(p.code(), ExitCode::config);
   }
@@ -75,7 +75,7 @@ TEST(ReadInput, ErrorEnvelopeWithoutExitCodeFailsWithOne) {
   try {
     read_input(in, "job");
     FAIL() << "no pass-through";
-  } catch (const PassThrough &p) {
+  } catch (const PassThrough& p) {
     EXPECT_EQ(p.code(), ExitCode::failed);
   }
 }
@@ -91,7 +91,7 @@ TEST(ReadInput, WrongTypeIsAProtocolError) {
   try {
     read_input(in, "job");
     FAIL() << "accepted";
-  } catch (const Error &e) {
+  } catch (const Error& e) {
     EXPECT_EQ(e.code(), ExitCode::protocol);
     EXPECT_STREQ(e.what(), "expected a 'job' document on standard input, got 'cluster'");
   }
@@ -102,7 +102,7 @@ TEST(ReadInput, NothingOnStdinIsAUsageError) {
   try {
     read_input(in, "job");
     FAIL() << "accepted";
-  } catch (const Error &e) {
+  } catch (const Error& e) {
     EXPECT_EQ(e.code(), ExitCode::usage);
   }
 }

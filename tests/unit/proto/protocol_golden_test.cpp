@@ -19,9 +19,9 @@ namespace {
 const fs::path source_dir = TCCP_SOURCE_DIR;
 const fs::path golden_dir = source_dir / "tests/golden";
 
-void expect_golden(const std::string &actual, const std::string &file) {
+void expect_golden(const std::string& actual, const std::string& file) {
   auto path = golden_dir / file;
-  if (const char *update = std::getenv("TCCP_UPDATE_GOLDEN");
+  if (const char* update = std::getenv("TCCP_UPDATE_GOLDEN");
       update && std::string(update) == "1") {
     util::atomic_write_file(path, actual, 0644);
   }
@@ -32,7 +32,7 @@ void expect_golden(const std::string &actual, const std::string &file) {
 
 std::vector<fs::path> protocol_examples() {
   std::vector<fs::path> files{golden_dir / "job-full-train.json"};
-  for (const auto &entry : fs::directory_iterator(golden_dir / "protocol")) {
+  for (const auto& entry : fs::directory_iterator(golden_dir / "protocol")) {
     files.push_back(entry.path());
   }
   std::sort(files.begin(), files.end());
@@ -41,9 +41,9 @@ std::vector<fs::path> protocol_examples() {
 } // namespace
 
 TEST(ProtocolDoc, EveryExampleIsAVersionOneDocument) {
-  for (const auto &file : protocol_examples()) {
+  for (const auto& file : protocol_examples()) {
     std::string text = util::read_file(file);
-    for (const auto &line :
+    for (const auto& line :
          util::split(util::trim(text), file.extension() == ".jsonl" ? '\n' : '\0')) {
       proto::Envelope env = proto::parse_envelope(line);
       EXPECT_EQ(env.version, "1.0") << file;
@@ -53,7 +53,7 @@ TEST(ProtocolDoc, EveryExampleIsAVersionOneDocument) {
 
 TEST(ProtocolDoc, EveryExampleAppearsVerbatimInTheDoc) {
   std::string doc = util::read_file(source_dir / "docs/protocol.md");
-  for (const auto &file : protocol_examples()) {
+  for (const auto& file : protocol_examples()) {
     std::string text = util::trim(util::read_file(file));
     EXPECT_NE(doc.find("\n" + text + "\n```"), std::string::npos)
         << file.filename() << " is not in docs/protocol.md (paste it in a ```json block)";

@@ -18,8 +18,8 @@ namespace {
 class CountingRemote : public LocalRemote {
 public:
   int calls = 0;
-  ExecResult stream(const std::string &command, const Producer &producer, const Sink &out,
-                    const Sink &err, const ExecOptions &options) override {
+  ExecResult stream(const std::string& command, const Producer& producer, const Sink& out,
+                    const Sink& err, const ExecOptions& options) override {
     ++calls;
     return LocalRemote::stream(command, producer, out, err, options);
   }
@@ -80,7 +80,7 @@ TEST(CallHelperStream, RerunsTheProducerAfterInstalling) {
   std::string out;
   ExecResult r = call_helper_stream(
       remote, dir.path().string(), "ping", {},
-      [&](const StdinWriter &w) {
+      [&](const StdinWriter& w) {
         ++produced;
         w("ignored input");
       },
@@ -95,7 +95,7 @@ TEST(InstallHelper, AnUnwritableRootIsRefusedInWords) {
   try {
     install_helper(remote, "/proc/tccp-cannot-write-here");
     FAIL();
-  } catch (const Error &e) {
+  } catch (const Error& e) {
     EXPECT_EQ(e.code(), ExitCode::refused);
     EXPECT_NE(std::string(e.what()).find("cannot install the tccp helper"), std::string::npos);
   }

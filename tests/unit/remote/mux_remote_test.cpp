@@ -23,7 +23,7 @@ struct FakeServer {
   std::string stdin_seen;
   bool saw_eof = false;
 
-  std::function<int()> dialer(std::function<void(FakeServer &, int)> script) {
+  std::function<int()> dialer(std::function<void(FakeServer&, int)> script) {
     return [this, script]() {
       int sv[2];
       ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
@@ -79,7 +79,7 @@ struct FakeServer {
 
 TEST(MuxRemote, RunSendsStdinAndCollectsOutputAndStatus) {
   FakeServer server;
-  MuxRemote remote(server.dialer([](FakeServer &s, int fd) {
+  MuxRemote remote(server.dialer([](FakeServer& s, int fd) {
     s.read_stdin(fd);
     FakeServer::send(fd, mux::FrameType::stdout_data, "got:" + s.stdin_seen);
     FakeServer::send(fd, mux::FrameType::stderr_data, "warn\n");
@@ -97,7 +97,7 @@ TEST(MuxRemote, RunSendsStdinAndCollectsOutputAndStatus) {
 
 TEST(MuxRemote, SignalDeathIsReportedWithItsName) {
   FakeServer server;
-  MuxRemote remote(server.dialer([](FakeServer &s, int fd) {
+  MuxRemote remote(server.dialer([](FakeServer& s, int fd) {
     s.read_stdin(fd);
     FakeServer::send(fd, mux::FrameType::exit, mux::encode_exit({143, std::string("TERM")}));
   }),
@@ -109,7 +109,7 @@ TEST(MuxRemote, SignalDeathIsReportedWithItsName) {
 
 TEST(MuxRemote, AFailureFrameBecomesTheSameError) {
   FakeServer server;
-  MuxRemote remote(server.dialer([](FakeServer &s, int fd) {
+  MuxRemote remote(server.dialer([](FakeServer& s, int fd) {
     s.read_stdin(fd);
     FakeServer::send(
         fd, mux::FrameType::failure,
@@ -119,7 +119,7 @@ TEST(MuxRemote, AFailureFrameBecomesTheSameError) {
   try {
     remote.run("true");
     FAIL();
-  } catch (const Error &e) {
+  } catch (const Error& e) {
     EXPECT_EQ(e.code(), ExitCode::unreachable);
     EXPECT_STREQ(e.what(), "lost the connection");
     EXPECT_EQ(e.hint(), "again");
@@ -128,18 +128,18 @@ TEST(MuxRemote, AFailureFrameBecomesTheSameError) {
 
 TEST(MuxRemote, AServerThatVanishesIsUnreachableNotSuccess) {
   FakeServer server;
-  MuxRemote remote(server.dialer([](FakeServer &s, int fd) { s.read_stdin(fd); }), "fake");
+  MuxRemote remote(server.dialer([](FakeServer& s, int fd) { s.read_stdin(fd); }), "fake");
   try {
     remote.run("true");
     FAIL();
-  } catch (const Error &e) {
+  } catch (const Error& e) {
     EXPECT_EQ(e.code(), ExitCode::unreachable);
   }
 }
 
 TEST(MuxRemote, IdleTimeoutEndsASilentCommand) {
   FakeServer server;
-  MuxRemote remote(server.dialer([](FakeServer &s, int fd) {
+  MuxRemote remote(server.dialer([](FakeServer& s, int fd) {
     s.read_stdin(fd);
     char c = 0;
     (void)::read(fd, &c, 1); // until the client gives up
@@ -150,7 +150,7 @@ TEST(MuxRemote, IdleTimeoutEndsASilentCommand) {
   try {
     remote.run("sleep 100", {}, opts);
     FAIL();
-  } catch (const Error &e) {
+  } catch (const Error& e) {
     EXPECT_EQ(e.code(), ExitCode::unreachable);
     EXPECT_NE(std::string(e.what()).find("no answer"), std::string::npos);
   }
@@ -160,7 +160,7 @@ TEST(MuxRemote, LargeStdinFlowsWhileOutputIsRead) {
   // The server echoes as it reads: a writer that did not read output
   // would deadlock once both socket buffers fill.
   FakeServer server;
-  MuxRemote remote(server.dialer([](FakeServer &s, int fd) {
+  MuxRemote remote(server.dialer([](FakeServer& s, int fd) {
     std::string buf;
     char tmp[65536];
     while (!s.saw_eof) {
@@ -188,7 +188,7 @@ TEST(MuxRemote, LargeStdinFlowsWhileOutputIsRead) {
   std::size_t echoed = 0;
   ExecResult r = remote.stream(
       "cat",
-      [&](const StdinWriter &w) {
+      [&](const StdinWriter& w) {
         for (int i = 0; i < 16; ++i) {
           w(chunk);
         }
@@ -200,7 +200,7 @@ TEST(MuxRemote, LargeStdinFlowsWhileOutputIsRead) {
 
 TEST(MuxRemote, ForwardReturnsARawStreamAfterTheServerSaysOk) {
   FakeServer server;
-  MuxRemote remote(server.dialer([](FakeServer &, int fd) {
+  MuxRemote remote(server.dialer([](FakeServer&, int fd) {
     mux::write_all(fd, mux::encode_ok() + "\n", std::chrono::seconds(5));
     char buf[64];
     ssize_t r = ::read(fd, buf, sizeof buf);
@@ -219,7 +219,7 @@ TEST(MuxRemote, ForwardReturnsARawStreamAfterTheServerSaysOk) {
 
 TEST(MuxRemote, ForwardRefusalIsAnError) {
   FakeServer server;
-  MuxRemote remote(server.dialer([](FakeServer &, int fd) {
+  MuxRemote remote(server.dialer([](FakeServer&, int fd) {
     mux::write_all(
         fd, mux::encode_failure(Error(ExitCode::unreachable, "cannot connect to c1:1")) + "\n",
         std::chrono::seconds(5));
@@ -228,7 +228,7 @@ TEST(MuxRemote, ForwardRefusalIsAnError) {
   try {
     remote.forward("c1", 1);
     FAIL();
-  } catch (const Error &e) {
+  } catch (const Error& e) {
     EXPECT_EQ(e.code(), ExitCode::unreachable);
   }
 }

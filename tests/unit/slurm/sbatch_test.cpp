@@ -36,10 +36,10 @@ TEST(HolderSbatch, GpuRequestHasGresMemCpusTimePartition) {
   r.partition = choose_partition(r, "gpu", "");
   r.exclude_nodes = {"c2", "c3"};
   auto args = holder_sbatch_options(r, "tccp:demo");
-  EXPECT_EQ(args, (std::vector<std::string>{
-                      "--parsable", "--job-name=tccp:demo", "--no-requeue", "--nodes=1",
-                      "--ntasks=1", "--gres=gpu:a100:1", "--mem=32768M", "--cpus-per-task=4",
-                      "--time=01:00:00", "--partition=gpu", "--exclude=c2,c3"}));
+  EXPECT_EQ(args, (std::vector<std::string>{"--parsable", "--job-name=tccp:demo", "--no-requeue",
+                                            "--nodes=1", "--ntasks=1", "--gres=gpu:a100:1",
+                                            "--mem=32768M", "--cpus-per-task=4", "--time=01:00:00",
+                                            "--partition=gpu", "--exclude=c2,c3"}));
 }
 
 TEST(HolderSbatch, CpuRequestHasNoGresAndNoPartitionByDefault) {

@@ -78,9 +78,8 @@ TEST(SqueueParse, StepLine) {
 
 TEST(SqueueArgv, NamesAndIds) {
   auto argv = squeue_jobs_argv({"tccp:demo"}, {"4", "5"}, IncludeFinished::yes);
-  EXPECT_EQ(argv, (std::vector<std::string>{"squeue", "-h", "--me", "-t", "all",
-                                            "--name=tccp:demo", "--jobs=4,5", "-o",
-                                            std::string(job_format)}));
+  EXPECT_EQ(argv, (std::vector<std::string>{"squeue", "-h", "--me", "-t", "all", "--name=tccp:demo",
+                                            "--jobs=4,5", "-o", std::string(job_format)}));
 }
 
 TEST(JobStates, ParsesLongShortAndSacctForms) {

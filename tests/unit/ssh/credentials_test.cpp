@@ -16,7 +16,7 @@ struct NoKeyring {
   std::string saved;
   bool had = false;
   NoKeyring() {
-    if (const char *v = std::getenv("DBUS_SESSION_BUS_ADDRESS")) {
+    if (const char* v = std::getenv("DBUS_SESSION_BUS_ADDRESS")) {
       saved = v;
       had = true;
     }
@@ -29,7 +29,7 @@ struct NoKeyring {
   }
 };
 
-unsigned mode_of(const std::filesystem::path &p) {
+unsigned mode_of(const std::filesystem::path& p) {
   struct stat st {};
   ::stat(p.c_str(), &st);
   return st.st_mode & 0777;

@@ -8,7 +8,7 @@ using namespace tccp;
 using namespace tccp::ssh;
 
 namespace {
-std::filesystem::path keygen(const util::TempDir &dir, const std::string &name,
+std::filesystem::path keygen(const util::TempDir& dir, const std::string& name,
                              std::vector<std::string> extra) {
   auto path = dir.path() / name;
   std::vector<std::string> argv{"ssh-keygen", "-q", "-f", path.string()};

@@ -14,7 +14,7 @@ using namespace tccp::ssh;
 namespace {
 
 // A fresh key pair made by OpenSSH; returns "type base64" of the public key.
-std::string make_key(const util::TempDir &dir, const std::string &name, const std::string &type) {
+std::string make_key(const util::TempDir& dir, const std::string& name, const std::string& type) {
   auto path = (dir.path() / name).string();
   auto r = util::run_process({"ssh-keygen", "-q", "-t", type, "-N", "", "-f", path});
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -22,7 +22,7 @@ std::string make_key(const util::TempDir &dir, const std::string &name, const st
   return words[0] + " " + words[1];
 }
 
-std::string blob_of(const std::string &pub) {
+std::string blob_of(const std::string& pub) {
   return *base64_decode(util::split(pub, ' ')[1]);
 }
 
@@ -120,7 +120,7 @@ TEST_F(KnownHostsTest, AppendRecordsAPrivateFileThatThenMatches) {
 }
 
 TEST(Base64, RoundTripsAndRejectsMalformedText) {
-  for (const std::string &s :
+  for (const std::string& s :
        std::vector<std::string>{"a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)}) {
     EXPECT_EQ(base64_decode(base64_encode(s)), s);
   }

@@ -29,7 +29,7 @@ TEST(MuxFrames, UnknownTypeAndOversizedFramesAreProtocolErrors) {
   try {
     parse_frame(std::string("Z\0\0\0\0", 5), type, payload);
     FAIL();
-  } catch (const Error &e) {
+  } catch (const Error& e) {
     EXPECT_EQ(e.code(), ExitCode::protocol);
   }
   EXPECT_THROW(parse_frame(std::string("O\x7f\0\0\0", 5), type, payload), Error);
@@ -65,7 +65,7 @@ TEST(MuxRequests, AnotherProtocolVersionIsRefusedWithARestartHint) {
   try {
     decode_request(R"({"v":2,"op":"exec"})");
     FAIL();
-  } catch (const Error &e) {
+  } catch (const Error& e) {
     EXPECT_EQ(e.code(), ExitCode::protocol);
     EXPECT_NE(e.hint().find("tccp-connect stop"), std::string::npos);
   }

@@ -11,7 +11,7 @@ using namespace tccp;
 using namespace tccp::ssh;
 
 namespace {
-std::string write_script(const util::TempDir &dir, const std::string &body) {
+std::string write_script(const util::TempDir& dir, const std::string& body) {
   auto path = dir.path() / "askpass.sh";
   std::ofstream(path) << "#!/bin/sh\n" << body;
   ::chmod(path.c_str(), 0700);
@@ -21,8 +21,8 @@ std::string write_script(const util::TempDir &dir, const std::string &body) {
 struct EnvGuard {
   std::string name;
   std::optional<std::string> old;
-  EnvGuard(std::string n, const char *value) : name(std::move(n)) {
-    if (const char *v = std::getenv(name.c_str())) {
+  EnvGuard(std::string n, const char* value) : name(std::move(n)) {
+    if (const char* v = std::getenv(name.c_str())) {
       old = v;
     }
     if (value != nullptr) {

@@ -11,7 +11,7 @@ using namespace tccp;
 using namespace tccp::ssh;
 
 namespace {
-SshConfig parse(const std::string &text) {
+SshConfig parse(const std::string& text) {
   return SshConfig::parse(text, "test_config", "/tmp");
 }
 } // namespace
@@ -159,7 +159,7 @@ TEST(ResolveTarget, AJumpLoopIsAConfigError) {
   try {
     resolve_target(spec, cfg);
     FAIL() << "expected an error";
-  } catch (const Error &e) {
+  } catch (const Error& e) {
     EXPECT_EQ(e.code(), ExitCode::config);
     EXPECT_NE(std::string(e.what()).find("too long"), std::string::npos);
   }
@@ -177,7 +177,7 @@ TEST(ResolveTarget, EmptyHostIsAConfigErrorWithSetupHint) {
   try {
     resolve_target(spec, SshConfig{});
     FAIL();
-  } catch (const Error &e) {
+  } catch (const Error& e) {
     EXPECT_EQ(e.code(), ExitCode::config);
     EXPECT_NE(e.hint().find("tccp setup"), std::string::npos);
   }
@@ -190,7 +190,7 @@ TEST(ResolveTarget, AProxyCommandIsReportedNotIgnored) {
   try {
     resolve_target(spec, cfg);
     FAIL();
-  } catch (const Error &e) {
+  } catch (const Error& e) {
     EXPECT_EQ(e.code(), ExitCode::config);
     EXPECT_NE(e.hint().find("ProxyJump"), std::string::npos);
   }

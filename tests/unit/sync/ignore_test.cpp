@@ -16,7 +16,7 @@ using namespace tccp::sync::testing;
 
 TEST(IgnoreParse, CommentsBlankLinesAndEscapes) {
   auto list = IgnoreList::parse("# comment\n\n\\#hash\n\\!bang\n!keep\nlogs/\n/build\n");
-  const auto &p = list.patterns();
+  const auto& p = list.patterns();
   ASSERT_EQ(p.size(), 5u);
   EXPECT_EQ(p[0].pattern, "\\#hash");
   EXPECT_FALSE(p[0].negated);
@@ -33,7 +33,7 @@ TEST(IgnoreParse, CommentsBlankLinesAndEscapes) {
 
 TEST(IgnoreParse, TrailingSpacesDroppedUnlessEscaped) {
   auto list = IgnoreList::parse("a  \nb\\ \nc\\  \n");
-  const auto &p = list.patterns();
+  const auto& p = list.patterns();
   ASSERT_EQ(p.size(), 3u);
   EXPECT_EQ(p[0].pattern, "a");
   EXPECT_EQ(p[1].pattern, "b\\ ");
@@ -209,8 +209,8 @@ public:
   }
 
   // Fills `dir` (relative `rel`) with up to `budget` paths.
-  void fill(const fs::path &root, const std::string &rel, int depth, int &budget,
-            std::vector<std::pair<std::string, std::string>> &tccpignores) {
+  void fill(const fs::path& root, const std::string& rel, int depth, int& budget,
+            std::vector<std::pair<std::string, std::string>>& tccpignores) {
     fs::path dir = rel.empty() ? root : root / rel;
     fs::create_directories(dir);
     bool tccpignore = chance(25);
@@ -246,7 +246,7 @@ private:
   std::mt19937 m_rng;
 };
 
-bool under_builtin(const std::string &path) {
+bool under_builtin(const std::string& path) {
   auto parts = tccp::util::split(path, '/');
   for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
     if (is_builtin_excluded(parts[i], true)) {
@@ -256,11 +256,11 @@ bool under_builtin(const std::string &path) {
   return false;
 }
 
-std::set<std::string> tccp_files(const fs::path &root) {
+std::set<std::string> tccp_files(const fs::path& root) {
   ScanOptions o;
   o.root = root;
   std::set<std::string> out;
-  for (const auto &e : scan_tree(o)) {
+  for (const auto& e : scan_tree(o)) {
     if (e.is_content()) {
       out.insert(e.path);
     }
@@ -270,9 +270,9 @@ std::set<std::string> tccp_files(const fs::path &root) {
 
 // .tccpignore adds rules as if appended to the same directory's .gitignore:
 // rewrite the tree that way for git to judge it.
-void merge_tccpignores_for_git(const fs::path &root,
-                               const std::vector<std::pair<std::string, std::string>> &extra) {
-  for (const auto &[rel, text] : extra) {
+void merge_tccpignores_for_git(const fs::path& root,
+                               const std::vector<std::pair<std::string, std::string>>& extra) {
+  for (const auto& [rel, text] : extra) {
     fs::path gi = (rel.empty() ? root : root / rel) / ".gitignore";
     std::string merged = read_file(gi);
     if (!merged.empty() && merged.back() != '\n') {
@@ -282,7 +282,7 @@ void merge_tccpignores_for_git(const fs::path &root,
   }
 }
 
-void expect_same(const std::set<std::string> &ours, const std::set<std::string> &git,
+void expect_same(const std::set<std::string>& ours, const std::set<std::string>& git,
                  unsigned seed) {
   std::vector<std::string> only_ours;
   std::vector<std::string> only_git;
@@ -290,9 +290,9 @@ void expect_same(const std::set<std::string> &ours, const std::set<std::string> 
                       std::back_inserter(only_ours));
   std::set_difference(git.begin(), git.end(), ours.begin(), ours.end(),
                       std::back_inserter(only_git));
-  auto show = [](const std::vector<std::string> &paths) {
+  auto show = [](const std::vector<std::string>& paths) {
     std::string out;
-    for (const auto &p : paths) {
+    for (const auto& p : paths) {
       out += "\n    " + escape_path(p);
     }
     return out;
@@ -305,7 +305,7 @@ void expect_same(const std::set<std::string> &ours, const std::set<std::string> 
 
 // 40 trees by default; TCCP_ORACLE_SEEDS=N checks N of them.
 int oracle_seeds() {
-  const char *n = std::getenv("TCCP_ORACLE_SEEDS");
+  const char* n = std::getenv("TCCP_ORACLE_SEEDS");
   return n != nullptr ? std::max(1, std::atoi(n)) : 40;
 }
 
@@ -325,13 +325,13 @@ TEST_P(GitOracle, ChosenPathsEqualGitLsFilesMinusBuiltins) {
   std::set<std::string> ours = tccp_files(root);
   merge_tccpignores_for_git(root, extra);
   std::set<std::string> git;
-  for (const auto &p : git_ls_files(root)) {
+  for (const auto& p : git_ls_files(root)) {
     if (!under_builtin(p)) {
       git.insert(p);
     }
   }
   expect_same(ours, git, seed);
-  if (const char *keep = std::getenv("TCCP_ORACLE_KEEP")) {
+  if (const char* keep = std::getenv("TCCP_ORACLE_KEEP")) {
     sh("rm -rf " + tccp::util::shell_quote(keep) + " && cp -a " +
        tccp::util::shell_quote(root.string()) + " " + tccp::util::shell_quote(keep));
   }
@@ -356,7 +356,7 @@ TEST(GitOracleNoRepo, SameChoiceOutsideAGitRepository) {
     git_init(repo);
     merge_tccpignores_for_git(repo, extra);
     std::set<std::string> git;
-    for (const auto &p : git_ls_files(repo)) {
+    for (const auto& p : git_ls_files(repo)) {
       if (!under_builtin(p)) {
         git.insert(p);
       }
@@ -401,7 +401,7 @@ TEST(ScanExcluded, OutputDirIsLeftOutWhateverTheRules) {
   o.root = tmp.path();
   o.excluded = {"output"};
   std::set<std::string> got;
-  for (const auto &e : scan_tree(o)) {
+  for (const auto& e : scan_tree(o)) {
     got.insert(e.path);
   }
   EXPECT_EQ(got, (std::set<std::string>{".tccpignore", "a.py"}));
@@ -423,7 +423,7 @@ TEST(ScanEnvFile, SyncedAsSecretEvenWhenIgnored) {
   o.env_file = "conf/local.env";
   entries = scan_tree(o);
   std::set<std::string> got;
-  for (const auto &e : entries) {
+  for (const auto& e : entries) {
     got.insert(e.path + ":" + static_cast<char>(e.kind));
   }
   EXPECT_EQ(got, (std::set<std::string>{".gitignore:f", "conf:d", "conf/local.env:s"}));
@@ -439,7 +439,7 @@ TEST(ScanSymlinks, InsideKeptOutsideRefused) {
   o.root = root;
   auto entries = scan_tree(o);
   std::map<std::string, std::string> links;
-  for (const auto &e : entries) {
+  for (const auto& e : entries) {
     if (e.kind == EntryKind::symlink) {
       links[e.path] = e.link_target;
     }
@@ -451,7 +451,7 @@ TEST(ScanSymlinks, InsideKeptOutsideRefused) {
   try {
     scan_tree(o);
     FAIL() << "a symlink leaving the project must be refused";
-  } catch (const tccp::Error &e) {
+  } catch (const tccp::Error& e) {
     EXPECT_EQ(e.code(), tccp::ExitCode::failed);
     EXPECT_NE(std::string(e.what()).find("'lib/escape' points outside the project"),
               std::string::npos)

@@ -16,10 +16,10 @@ namespace {
 class CutDownloadRemote : public tccp::remote::LocalRemote {
 public:
   explicit CutDownloadRemote(std::uint64_t limit) : m_limit(limit) {}
-  tccp::remote::ExecResult stream(const std::string &command,
-                                  const tccp::remote::Producer &producer,
-                                  const tccp::remote::Sink &out, const tccp::remote::Sink &err,
-                                  const tccp::remote::ExecOptions &options = {}) override {
+  tccp::remote::ExecResult stream(const std::string& command,
+                                  const tccp::remote::Producer& producer,
+                                  const tccp::remote::Sink& out, const tccp::remote::Sink& err,
+                                  const tccp::remote::ExecOptions& options = {}) override {
     std::string cut = "{ " + command + "; } | head -c " + std::to_string(m_limit);
     return LocalRemote::stream(cut, producer, out, err, options);
   }
@@ -35,8 +35,8 @@ protected:
   fs::path m_local_output = m_project / "output";
 
   // Pushes the project and snapshots run `run` of `job`; returns its output dir.
-  fs::path start_run(const std::string &run, const std::string &job,
-                     const std::string &created_at = "") {
+  fs::path start_run(const std::string& run, const std::string& job,
+                     const std::string& created_at = "") {
     if (!fs::exists(m_project / "main.py")) {
       put("main.py", "print(1)\n");
       push();
@@ -55,12 +55,12 @@ protected:
   }
 
   // Adds a line to the run's status file (later lines win, as on the launch side).
-  void set_status(const std::string &run, const std::string &line) {
+  void set_status(const std::string& run, const std::string& line) {
     fs::path status = target() / "runs" / run / "status";
     write_file(status, read_file(status) + line + "\n");
   }
 
-  PullRequest request(const std::string &job, const std::string &run = "") const {
+  PullRequest request(const std::string& job, const std::string& run = "") const {
     PullRequest r;
     r.remote_root = m_root.string();
     r.project = "proj";
@@ -160,13 +160,13 @@ TEST_F(Output, InterruptedDownloadKeepsThePartAndResumesFromIt) {
   try {
     pull_output(cut, request("train"));
     FAIL() << "a cut download must fail";
-  } catch (const tccp::Error &e) {
+  } catch (const tccp::Error& e) {
     EXPECT_EQ(e.code(), tccp::ExitCode::unreachable);
     EXPECT_NE(e.hint().find("continues where it stopped"), std::string::npos);
   }
   // Not visible until complete; the part holds what arrived.
   fs::path stamp_dir;
-  for (const auto &d : fs::directory_iterator(local)) {
+  for (const auto& d : fs::directory_iterator(local)) {
     stamp_dir = d.path();
   }
   EXPECT_FALSE(fs::exists(stamp_dir / "ckpt.bin"));
@@ -191,7 +191,7 @@ TEST_F(Output, PullOfAMissingRunSaysSo) {
   try {
     pull_output(m_local, request("nosuchjob"));
     FAIL();
-  } catch (const tccp::Error &e) {
+  } catch (const tccp::Error& e) {
     EXPECT_EQ(std::string(e.what()),
               "cannot list the output on localhost: no run of job 'nosuchjob' in project 'proj'");
   }
@@ -204,7 +204,7 @@ TEST_F(Output, CleanKeepsTheLatestPerJobLocallyAndOnTheCluster) {
   write_file(o2 / "a", "2");
   fs::path e1 = start_run("eval-1", "eval", "2026-01-01T00:00:03Z");
   write_file(e1 / "a", "e");
-  for (auto *run : {"train-1", "train-2", "eval-1"}) {
+  for (auto* run : {"train-1", "train-2", "eval-1"}) {
     set_status(run, "state=finished");
   }
   pull_output(m_local, request("train", "train-1"));

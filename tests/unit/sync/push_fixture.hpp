@@ -24,12 +24,12 @@ struct RecordingObserver : PushObserver {
   Preview last_preview;
   std::vector<std::string> notes;
   std::uint64_t last_done = 0;
-  void preview(const Preview &p) override {
+  void preview(const Preview& p) override {
     ++previews;
     last_preview = p;
   }
   void progress(std::uint64_t done, std::uint64_t /*total*/) override { last_done = done; }
-  void note(const std::string &m) override { notes.push_back(m); }
+  void note(const std::string& m) override { notes.push_back(m); }
 };
 
 // Cuts the command's stdin after `limit` bytes, as a connection dropped at
@@ -37,9 +37,9 @@ struct RecordingObserver : PushObserver {
 class TruncatingRemote : public remote::LocalRemote {
 public:
   explicit TruncatingRemote(std::uint64_t limit) : m_limit(limit) {}
-  remote::ExecResult stream(const std::string &command, const remote::Producer &producer,
-                            const remote::Sink &out, const remote::Sink &err,
-                            const remote::ExecOptions &options = {}) override {
+  remote::ExecResult stream(const std::string& command, const remote::Producer& producer,
+                            const remote::Sink& out, const remote::Sink& err,
+                            const remote::ExecOptions& options = {}) override {
     std::string cut = "head -c " + std::to_string(m_limit) + " | { " + command + "; }";
     return LocalRemote::stream(cut, producer, out, err, options);
   }
@@ -54,14 +54,14 @@ class KillingRemote : public remote::LocalRemote {
 public:
   KillingRemote(std::uint64_t after, std::filesystem::path pid_file)
       : m_after(after), m_pid_file(std::move(pid_file)) {}
-  remote::ExecResult stream(const std::string &command, const remote::Producer &producer,
-                            const remote::Sink &out, const remote::Sink &err,
-                            const remote::ExecOptions &options = {}) override {
+  remote::ExecResult stream(const std::string& command, const remote::Producer& producer,
+                            const remote::Sink& out, const remote::Sink& err,
+                            const remote::ExecOptions& options = {}) override {
     std::string wrapped = "echo $$ > " + util::shell_quote(m_pid_file.string()) + "; exec sh -c " +
                           util::shell_quote(command);
     std::uint64_t sent = 0;
     bool killed = false;
-    remote::Producer p = [&](const remote::StdinWriter &write) {
+    remote::Producer p = [&](const remote::StdinWriter& write) {
       producer([&](std::string_view d) {
         sent += d.size();
         if (!killed && sent >= m_after) {
@@ -78,12 +78,12 @@ public:
 private:
   // Stops the process and its descendants first (so none forks on), then
   // kills them all: the remote side vanishes at once, as with a dropped link.
-  static void collect(pid_t pid, std::vector<pid_t> &out) {
+  static void collect(pid_t pid, std::vector<pid_t>& out) {
     ::kill(pid, SIGSTOP);
     out.push_back(pid);
     std::string kids =
         read_file("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
-    for (const auto &k : util::split(util::trim(kids), ' ')) {
+    for (const auto& k : util::split(util::trim(kids), ' ')) {
       if (!k.empty()) {
         collect(std::stoi(k), out);
       }
@@ -131,12 +131,12 @@ protected:
   // Writes a project file with an mtime in the past (files changed within
   // the clock granularity of a hash are re-hashed, as in git; tests that
   // count hashing use settled files).
-  void put(const std::string &rel, const std::string &content, unsigned mode = 0644) {
+  void put(const std::string& rel, const std::string& content, unsigned mode = 0644) {
     write_file(m_project / rel, content, mode);
     settle(m_project / rel);
   }
 
-  static void settle(const fs::path &p) {
+  static void settle(const fs::path& p) {
     timespec times[2];
     times[0].tv_sec = ::time(nullptr) - 3600;
     times[0].tv_nsec = 0;
@@ -144,8 +144,8 @@ protected:
     ::utimensat(AT_FDCWD, p.c_str(), times, AT_SYMLINK_NOFOLLOW);
   }
 
-  PushResult push(remote::Remote &via, PushObserver *observer = nullptr,
-                  const PushSpec *custom = nullptr) {
+  PushResult push(remote::Remote& via, PushObserver* observer = nullptr,
+                  const PushSpec* custom = nullptr) {
     return sync::push(via, custom != nullptr ? *custom : spec(), observer);
   }
   PushResult push() { return push(m_local); }
@@ -156,7 +156,7 @@ protected:
   std::string remote_digest() const { return util::trim(read_file(target() / "digest")); }
 
   // path -> "f:<content>" / "x:<content>" / "l:<target>" / "d" for a tree.
-  static std::map<std::string, std::string> snapshot_of(const fs::path &dir) {
+  static std::map<std::string, std::string> snapshot_of(const fs::path& dir) {
     std::map<std::string, std::string> out;
     if (!fs::exists(dir)) {
       return out;

@@ -127,7 +127,7 @@ TEST_F(Push, NamesWithSpacesUnicodeAndShellMetacharacters) {
                                     "tab\there",
                                     "*star?[x]",
                                     "dir with space/inner file.py"};
-  for (const auto &n : names) {
+  for (const auto& n : names) {
     put(n, "content of " + n);
   }
   push();
@@ -148,10 +148,10 @@ TEST_F(Push, EnvFileIsSyncedWhenIgnoredAndPrivateOnTheCluster) {
   ASSERT_EQ(::stat((remote_tree() / ".env").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0600u);
   EXPECT_EQ(read_file(remote_tree() / ".env"), "API_KEY=s3cr3t-value\n");
-  for (const auto &f : obs.last_preview.largest_files) {
+  for (const auto& f : obs.last_preview.largest_files) {
     EXPECT_NE(f.path, ".env");
   }
-  for (const auto &n : obs.notes) {
+  for (const auto& n : obs.notes) {
     EXPECT_EQ(n.find("s3cr3t"), std::string::npos);
   }
   // A file becoming the env file is re-sent private.
@@ -250,7 +250,7 @@ TEST_F(Push, StreamCutAtAnyByteLeavesTheTreeAsItWas) {
     bool failed = false;
     try {
       push(cutting);
-    } catch (const tccp::Error &) {
+    } catch (const tccp::Error&) {
       failed = true;
     }
     if (cut < marker_complete) {
@@ -270,7 +270,7 @@ TEST_F(Push, StreamCutAtAnyByteLeavesTheTreeAsItWas) {
   EXPECT_EQ(snapshot_of(remote_tree()), snapshot_of(m_project));
   // Interrupted pushes leave no staging directories behind once swept.
   int staging = 0;
-  for (const auto &e : fs::directory_iterator(target())) {
+  for (const auto& e : fs::directory_iterator(target())) {
     std::string name = e.path().filename().string();
     staging += name.rfind("stage.", 0) == 0 || name == "commit" ? 1 : 0;
   }
@@ -289,7 +289,7 @@ TEST_F(Push, ConnectionKilledInTheMiddleOfA100MBPushThenTheNextPushCompletes) {
   try {
     push(killer);
     FAIL() << "the push must fail when the remote side dies";
-  } catch (const tccp::Error &e) {
+  } catch (const tccp::Error& e) {
     EXPECT_EQ(e.code(), tccp::ExitCode::failed);
     EXPECT_NE(std::string(e.what()).find("killed"), std::string::npos) << e.what();
   }
@@ -308,7 +308,7 @@ TEST_F(Push, SymlinkLeavingTheProjectIsRefusedWithAClearMessage) {
   try {
     push();
     FAIL() << "expected a refusal";
-  } catch (const tccp::Error &e) {
+  } catch (const tccp::Error& e) {
     EXPECT_EQ(std::string(e.what()),
               "symlink 'host' points outside the project (to '/etc/hostname')");
   }
@@ -357,7 +357,7 @@ TEST_F(Push, ListShowsWhatAPushConsidersWithRodataMarked) {
   auto s = spec();
   s.rodata = {"data"};
   std::vector<std::string> got;
-  for (const auto &p : list_paths(s)) {
+  for (const auto& p : list_paths(s)) {
     got.push_back(p.path + (p.rodata ? " [rodata]" : "") +
                   (p.kind == EntryKind::secret ? " [env]" : ""));
   }
@@ -428,7 +428,7 @@ TEST_F(Push, SnapshotBeforeAnyPushFailsClearly) {
   try {
     snapshot(m_local, req);
     FAIL();
-  } catch (const tccp::Error &e) {
+  } catch (const tccp::Error& e) {
     EXPECT_EQ(std::string(e.what()),
               "cannot snapshot the code of run 'r1': nothing was pushed to project 'proj' yet");
   }
@@ -439,10 +439,10 @@ namespace {
 class FaultRemote : public tccp::remote::LocalRemote {
 public:
   explicit FaultRemote(std::string fault) : m_fault(std::move(fault)) {}
-  tccp::remote::ExecResult stream(const std::string &command,
-                                  const tccp::remote::Producer &producer,
-                                  const tccp::remote::Sink &out, const tccp::remote::Sink &err,
-                                  const tccp::remote::ExecOptions &options = {}) override {
+  tccp::remote::ExecResult stream(const std::string& command,
+                                  const tccp::remote::Producer& producer,
+                                  const tccp::remote::Sink& out, const tccp::remote::Sink& err,
+                                  const tccp::remote::ExecOptions& options = {}) override {
     return LocalRemote::stream("TCCP_SYNC_FAULT=" + m_fault + "; export TCCP_SYNC_FAULT; " +
                                    command,
                                producer, out, err, options);

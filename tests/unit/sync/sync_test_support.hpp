@@ -23,19 +23,19 @@ inline const bool sigpipe_ignored = [] {
   return true;
 }();
 
-inline void write_file(const fs::path &path, const std::string &content, unsigned mode = 0644) {
+inline void write_file(const fs::path& path, const std::string& content, unsigned mode = 0644) {
   fs::create_directories(path.parent_path());
   std::ofstream(path, std::ios::binary | std::ios::trunc) << content;
   fs::permissions(path, static_cast<fs::perms>(mode));
 }
 
-inline std::string read_file(const fs::path &path) {
+inline std::string read_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 // Runs a shell command line; fails the test when it exits non-zero.
-inline std::string sh(const std::string &command) {
+inline std::string sh(const std::string& command) {
   auto r = util::run_process({"/bin/sh", "-c", command});
   EXPECT_EQ(r.exit_code, 0) << command << "\n" << r.err;
   return r.out;
@@ -43,7 +43,7 @@ inline std::string sh(const std::string &command) {
 
 // git's own choice: `git ls-files --cached --others --exclude-standard`,
 // isolated from the user's and the system's git configuration.
-inline std::set<std::string> git_ls_files(const fs::path &repo) {
+inline std::set<std::string> git_ls_files(const fs::path& repo) {
   util::ProcessOptions o;
   o.env_set = {{"HOME", repo.string()},
                {"XDG_CONFIG_HOME", repo.string()},
@@ -54,7 +54,7 @@ inline std::set<std::string> git_ls_files(const fs::path &repo) {
       o);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   std::set<std::string> out;
-  for (const auto &p : util::split(r.out, '\0')) {
+  for (const auto& p : util::split(r.out, '\0')) {
     if (!p.empty()) {
       out.insert(p);
     }
@@ -62,7 +62,7 @@ inline std::set<std::string> git_ls_files(const fs::path &repo) {
   return out;
 }
 
-inline void git_init(const fs::path &dir) {
+inline void git_init(const fs::path& dir) {
   util::ProcessOptions o;
   o.env_set = {
       {"HOME", dir.string()}, {"GIT_CONFIG_NOSYSTEM", "1"}, {"GIT_CONFIG_GLOBAL", "/dev/null"}};
@@ -71,7 +71,7 @@ inline void git_init(const fs::path &dir) {
 }
 
 // sha256sum of a file (coreutils), for end-to-end content checks.
-inline std::string sha256sum(const fs::path &path) {
+inline std::string sha256sum(const fs::path& path) {
   auto out = sh("sha256sum < " + util::shell_quote(path.string()));
   return out.substr(0, 64);
 }

@@ -6,10 +6,10 @@ using tccp::sync::glob_match;
 using tccp::sync::GlobMode;
 
 namespace {
-bool path(const char *p, const char *t) {
+bool path(const char* p, const char* t) {
   return glob_match(p, t, GlobMode::path);
 }
-bool name(const char *p, const char *t) {
+bool name(const char* p, const char* t) {
   return glob_match(p, t, GlobMode::basename);
 }
 } // namespace

@@ -10,10 +10,9 @@ using namespace tccp;
 
 namespace {
 std::vector<slurm::NodeGpus> sample() {
-  return slurm::parse_gpu_nodes(
-      "c1|batch*|mixed|2/6/0/8|gpu:a100:2|gpu:a100:1(IDX:0)|16000|1000\n"
-      "c1|gpu|mixed|2/6/0/8|gpu:a100:2|gpu:a100:1(IDX:0)|16000|1000\n"
-      "c2|gpu|drained|0/8/0/8|gpu:t4:2|gpu:t4:0|16000|0\n");
+  return slurm::parse_gpu_nodes("c1|batch*|mixed|2/6/0/8|gpu:a100:2|gpu:a100:1(IDX:0)|16000|1000\n"
+                                "c1|gpu|mixed|2/6/0/8|gpu:a100:2|gpu:a100:1(IDX:0)|16000|1000\n"
+                                "c2|gpu|drained|0/8/0/8|gpu:t4:2|gpu:t4:0|16000|0\n");
 }
 } // namespace
 

@@ -20,7 +20,9 @@ void write(const fs::path& p, const std::string& text) {
   std::ofstream(p) << text;
 }
 
-std::string read(const fs::path& p) { return util::read_file_if_exists(p).value_or(""); }
+std::string read(const fs::path& p) {
+  return util::read_file_if_exists(p).value_or("");
+}
 
 class HelperRun : public ::testing::Test {
 protected:
@@ -41,8 +43,9 @@ protected:
                            "sys.exit(int(os.environ.get('RC', '0')))\n");
     write(run / ".env", "# secrets\nexport SECRET='s3 cret'\n");
     write(run / ".tccp" / "spec", build_run_spec(data, run_id, {"extra one"}));
-    write(run / "status", "run_id=" + run_id + "\nproject=demo\njob=main\nstate=initializing\n"
-                          "alloc_id=41\ncreated_at=2026-12-03T14:22:34Z\n");
+    write(run / "status", "run_id=" + run_id +
+                              "\nproject=demo\njob=main\nstate=initializing\n"
+                              "alloc_id=41\ncreated_at=2026-12-03T14:22:34Z\n");
     return run;
   }
 
@@ -71,8 +74,8 @@ TEST_F(HelperRun, InstallsItselfOnceAndAnswers) {
   auto r = call_helper(m_local, m_root.string(), "ping", {});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "pong " + std::string(generated::remote_helper_hash) + "\n");
-  EXPECT_TRUE(fs::exists(m_root / "bin" /
-                         ("tccp-remote-" + std::string(generated::remote_helper_hash))));
+  EXPECT_TRUE(
+      fs::exists(m_root / "bin" / ("tccp-remote-" + std::string(generated::remote_helper_hash))));
 }
 
 TEST_F(HelperRun, RunsTheProgramInAVenvAndRecordsItsExitCode) {
@@ -98,8 +101,8 @@ TEST_F(HelperRun, RunsTheProgramInAVenvAndRecordsItsExitCode) {
                                     "unbuffered 1\n");
   // Every stage is timed.
   auto times = read(run / ".tccp" / "init.times");
-  for (const char* stage : {"runtime|", "python|", "requirements|", "venv|", "install|",
-                            "workdir|"}) {
+  for (const char* stage :
+       {"runtime|", "python|", "requirements|", "venv|", "install|", "workdir|"}) {
     EXPECT_NE(times.find(stage), std::string::npos) << stage << " in " << times;
   }
   EXPECT_TRUE(fs::is_symlink(run / "cache"));
@@ -148,8 +151,7 @@ TEST_F(HelperRun, PytorchTypeDropsWhatTheBaseProvides) {
   auto r = call_helper(m_local, m_root.string(), "run_inner", {run.string(), "none"});
   EXPECT_EQ(r.exit_code, 0) << r.err << read(run / "init.log");
   EXPECT_EQ(read(run / ".tccp" / "requirements.txt"), "");
-  EXPECT_NE(read(run / ".tccp" / "init.times").find("|nothing to install"),
-            std::string::npos);
+  EXPECT_NE(read(run / ".tccp" / "init.times").find("|nothing to install"), std::string::npos);
   EXPECT_NE(read(run / "status").find("venv=python-pytorch-py"), std::string::npos);
 }
 

@@ -159,8 +159,7 @@ TEST(JudgeRuns, KilledRunWhileItsAllocationEndsIsLostButNotYetRecorded) {
 }
 
 TEST(JudgeRuns, KilledRunOnAnAllocationThatRunsOnIsLostForGood) {
-  auto text = listing_text("RUNNING", "killed", true, false) +
-              "s|ended_at=2026-12-03T14:20:00Z\n";
+  auto text = listing_text("RUNNING", "killed", true, false) + "s|ended_at=2026-12-03T14:20:00Z\n";
   auto l = parse_listing(text);
   auto v = judge_runs(l);
   ASSERT_EQ(v.size(), 1U);

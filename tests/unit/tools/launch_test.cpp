@@ -33,8 +33,7 @@ TEST(ProgramArgs, ConfiguredThenExtra) {
   EXPECT_EQ(program_args(enriched(), {"--lr", "0.1"}),
             (std::vector<std::string>{"--name", "my run", "--x", "a $b 'c'", "--lr", "0.1"}));
   proto::Json d = {{"args", "--epochs 100 --lr '3e-4 x'"}};
-  EXPECT_EQ(program_args(d, {}),
-            (std::vector<std::string>{"--epochs", "100", "--lr", "3e-4 x"}));
+  EXPECT_EQ(program_args(d, {}), (std::vector<std::string>{"--epochs", "100", "--lr", "3e-4 x"}));
 }
 
 TEST(RunSpec, EvaluatesUnderDashToTheExactValues) {

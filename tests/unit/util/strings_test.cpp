@@ -4,7 +4,9 @@
 
 using namespace tccp::util;
 
-TEST(ShellQuote, PlainWordIsUnchanged) { EXPECT_EQ(shell_quote("train.py"), "train.py"); }
+TEST(ShellQuote, PlainWordIsUnchanged) {
+  EXPECT_EQ(shell_quote("train.py"), "train.py");
+}
 
 TEST(ShellQuote, SpacesQuotesAndDollarAreSingleQuoted) {
   EXPECT_EQ(shell_quote("a b"), "'a b'");
