@@ -51,33 +51,136 @@ std::optional<std::string> read_file_if_exists(const std::filesystem::path& path
 
 void atomic_write_file(const std::filesystem::path& path, std::string_view contents,
                        unsigned mode) {
-  auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
-  std::string tmpl = (dir / ("." + path.filename().string() + ".XXXXXX")).string();
-  int fd = ::mkstemp(tmpl.data());
-  if (fd < 0) {
-    throw_errno("cannot create a temp file for", path);
+  AtomicFileWriter out(path, mode);
+  out.write(contents);
+  out.commit();
+}
+
+AtomicFileWriter::AtomicFileWriter(std::filesystem::path path, unsigned mode)
+    : m_path(std::move(path)), m_mode(mode) {
+  auto dir = m_path.parent_path().empty() ? std::filesystem::path(".") : m_path.parent_path();
+  m_tmp = (dir / ("." + m_path.filename().string() + ".XXXXXX")).string();
+  m_fd = ::mkstemp(m_tmp.data());
+  if (m_fd < 0) {
+    throw_errno("cannot create a temp file for", m_path);
   }
-  try {
-    write_all(fd, contents, path);
-    if (::fchmod(fd, mode) != 0 || ::fsync(fd) != 0) {
-      throw_errno("cannot write", path);
+}
+
+AtomicFileWriter::~AtomicFileWriter() {
+  if (m_fd >= 0) {
+    ::close(m_fd);
+    ::unlink(m_tmp.c_str());
+  }
+}
+
+void AtomicFileWriter::write(std::string_view bytes) {
+  constexpr std::size_t chunk = std::size_t{1} << 16;
+  if (m_buf.size() + bytes.size() > chunk) {
+    flush();
+  }
+  if (bytes.size() >= chunk) {
+    write_all(m_fd, bytes, m_path);
+  } else {
+    m_buf += bytes;
+  }
+}
+
+void AtomicFileWriter::flush() {
+  write_all(m_fd, m_buf, m_path);
+  m_buf.clear();
+}
+
+void AtomicFileWriter::write_at(std::uint64_t offset, std::string_view bytes) {
+  flush();
+  while (!bytes.empty()) {
+    ssize_t n = ::pwrite(m_fd, bytes.data(), bytes.size(), static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) {
+      continue;
     }
-  } catch (...) {
-    ::close(fd);
-    ::unlink(tmpl.c_str());
-    throw;
+    if (n < 0) {
+      throw_errno("cannot write", m_path);
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+    offset += static_cast<std::uint64_t>(n);
   }
-  ::close(fd);
-  if (::rename(tmpl.c_str(), path.c_str()) != 0) {
+}
+
+void AtomicFileWriter::commit() {
+  flush();
+  if (::fchmod(m_fd, m_mode) != 0 || ::fsync(m_fd) != 0) {
+    throw_errno("cannot write", m_path);
+  }
+  ::close(m_fd);
+  m_fd = -1;
+  if (::rename(m_tmp.c_str(), m_path.c_str()) != 0) {
     int saved = errno;
-    ::unlink(tmpl.c_str());
+    ::unlink(m_tmp.c_str());
     errno = saved;
-    throw_errno("cannot replace", path);
+    throw_errno("cannot replace", m_path);
   }
+  auto dir = m_path.parent_path().empty() ? std::filesystem::path(".") : m_path.parent_path();
   int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
   if (dfd >= 0) {
     ::fsync(dfd);
     ::close(dfd);
+  }
+}
+
+LineReader::LineReader(const std::filesystem::path& path) : m_path(path) {
+  m_fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (m_fd < 0 && errno != ENOENT) {
+    throw_errno("cannot read", path);
+  }
+}
+
+LineReader::~LineReader() {
+  if (m_fd >= 0) {
+    ::close(m_fd);
+  }
+}
+
+bool LineReader::next(std::string_view* line, bool* terminated) {
+  if (m_fd < 0) {
+    return false;
+  }
+  constexpr std::size_t chunk = std::size_t{1} << 16;
+  std::size_t scan_from = m_pos;
+  for (;;) {
+    std::size_t nl = m_buf.find('\n', scan_from);
+    if (nl != std::string::npos) {
+      *line = std::string_view(m_buf).substr(m_pos, nl - m_pos);
+      *terminated = true;
+      m_line_offset = m_buf_offset + m_pos;
+      m_pos = nl + 1;
+      return true;
+    }
+    if (m_eof) {
+      if (m_pos == m_buf.size()) {
+        return false;
+      }
+      *line = std::string_view(m_buf).substr(m_pos);
+      *terminated = false;
+      m_line_offset = m_buf_offset + m_pos;
+      m_pos = m_buf.size();
+      return true;
+    }
+    // Keep the unread part, then read more after it.
+    m_buf.erase(0, m_pos);
+    m_buf_offset += m_pos;
+    m_pos = 0;
+    scan_from = m_buf.size();
+    std::size_t have = m_buf.size();
+    m_buf.resize(have + chunk);
+    ssize_t n;
+    do {
+      n = ::read(m_fd, m_buf.data() + have, chunk);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      m_buf.resize(have);
+      throw_errno("cannot read", m_path);
+    }
+    m_buf.resize(have + static_cast<std::size_t>(n));
+    m_eof = n == 0;
   }
 }
 
