@@ -1,18 +1,22 @@
 #include "tccp/sync/index.hpp"
 
+#include <charconv>
 #include <chrono>
+#include <string>
 #include <system_error>
 
-#include "tccp/core/error.hpp"
-#include "tccp/sync/hash.hpp"
 #include "tccp/sync/manifest.hpp"
+#include "tccp/sync/rewrite.hpp"
 #include "tccp/util/fs.hpp"
 #include "tccp/util/strings.hpp"
 
 namespace tccp::sync {
 
+namespace fs = std::filesystem;
+
 namespace {
-constexpr std::string_view header = "tccp-index 1 ";
+constexpr std::string_view header = "tccp-index 2 ";
+constexpr std::string_view any_header = "tccp-index ";
 // Timestamps closer than this to the moment of hashing are not trusted: the
 // file may have changed again within the same clock tick.
 constexpr std::int64_t racy_window_ns = 2'000'000'000;
@@ -23,136 +27,202 @@ std::int64_t now_ns() {
       .count();
 }
 
-bool parse_record(std::string_view line, std::string* key, Index::Record* r) {
-  auto fields = util::split(line, '\t');
-  if (fields.size() != 6 || fields[5].size() != 64) {
-    return false;
-  }
-  try {
-    *key = unescape_path(fields[0]);
-    r->size = std::stoull(fields[1]);
-    r->mtime_ns = std::stoll(fields[2]);
-    r->ctime_ns = std::stoll(fields[3]);
-    r->inode = std::stoull(fields[4]);
-  } catch (const std::exception&) {
-    return false;
-  }
-  r->sha = fields[5];
-  return true;
+template <typename T> bool parse_number(std::string_view s, T* out) {
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && end == s.data() + s.size() && !s.empty();
+}
+
+struct Record {
+  std::string_view escaped; ///< valid until the next record is read
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  std::int64_t ctime_ns = 0;
+  std::uint64_t inode = 0;
+  Sha256Digest sha{};
+  std::uint64_t start = 0; ///< where its line is in the file
+  std::uint64_t end = 0;
+};
+
+void append_number(std::string& out, auto n) {
+  char buf[24];
+  out.append(buf, std::to_chars(buf, buf + sizeof buf, n).ptr);
 }
 } // namespace
 
-Index Index::load(const std::filesystem::path& file, bool* corrupt_out) {
-  Index idx;
-  idx.m_stamp_ns = now_ns();
-  auto text = util::read_file_if_exists(file);
-  if (!text) {
-    return idx;
+// The stored records, read one at a time, in order.
+class IndexPass::Reader {
+public:
+  explicit Reader(const fs::path& file) : m_in(file) {
+    if (!m_in.is_open()) {
+      return; // no index yet
+    }
+    std::string_view line;
+    bool terminated = false;
+    if (!m_in.next(&line, &terminated) || !terminated || !util::starts_with(line, any_header)) {
+      m_corrupt = true;
+      return;
+    }
+    if (!util::starts_with(line, header)) {
+      return; // another format: as good as absent
+    }
+    if (!parse_number(line.substr(header.size()), &m_stamp_ns)) {
+      m_corrupt = true;
+      return;
+    }
+    m_body = m_in.offset();
+    m_usable = true;
+    advance();
   }
-  bool ok = util::starts_with(*text, header);
-  std::size_t pos = 0;
-  if (ok) {
-    std::size_t nl = text->find('\n');
-    ok = nl != std::string::npos;
-    if (ok) {
-      try {
-        idx.m_old_stamp_ns = std::stoll(text->substr(header.size(), nl - header.size()));
-      } catch (const std::exception&) {
-        ok = false;
+
+  /// The current record, or null past the last one (or the damage).
+  const Record* current() const { return m_have ? &m_record : nullptr; }
+
+  void advance() {
+    m_have = false;
+    if (!m_usable) {
+      return;
+    }
+    std::string_view line;
+    bool terminated = false;
+    if (!m_in.next(&line, &terminated)) {
+      m_at_end = true;
+      return;
+    }
+    if (!terminated || !parse(line)) {
+      m_corrupt = true;
+      m_usable = false;
+      return;
+    }
+    m_record.start = m_in.line_offset();
+    m_record.end = m_in.offset();
+    m_have = true;
+  }
+
+  /// Where the records start; nullopt when there are none to keep.
+  std::optional<std::uint64_t> body() const {
+    return m_usable ? std::optional(m_body) : std::nullopt;
+  }
+  /// Every record was read, and well-formed.
+  bool read_whole() const { return m_at_end && !m_corrupt; }
+  bool corrupt() const { return m_corrupt; }
+  std::int64_t stamp_ns() const { return m_stamp_ns; }
+
+private:
+  bool parse(std::string_view line) {
+    std::string_view f[6];
+    std::size_t n = 0;
+    std::size_t pos = 0;
+    for (; n < 5; ++n) {
+      std::size_t tab = line.find('\t', pos);
+      if (tab == std::string_view::npos) {
+        return false;
       }
-      pos = nl + 1;
+      f[n] = line.substr(pos, tab - pos);
+      pos = tab + 1;
     }
-  }
-  while (ok && pos < text->size()) {
-    std::size_t nl = text->find('\n', pos);
-    if (nl == std::string::npos) {
-      ok = false;
-      break;
-    }
-    std::string key;
+    f[5] = line.substr(pos);
     Record r;
-    ok = parse_record(std::string_view(*text).substr(pos, nl - pos), &key, &r);
-    idx.m_old.emplace(std::move(key), std::move(r));
-    pos = nl + 1;
-  }
-  if (!ok) {
-    std::error_code ec;
-    std::filesystem::rename(file, file.string() + ".corrupt", ec);
-    idx.m_old.clear();
-    if (corrupt_out != nullptr) {
-      *corrupt_out = true;
+    if (f[0].empty() || !parse_number(f[1], &r.size) || !parse_number(f[2], &r.mtime_ns) ||
+        !parse_number(f[3], &r.ctime_ns) || !parse_number(f[4], &r.inode) ||
+        !from_hex(f[5], &r.sha)) {
+      return false;
     }
+    // Strictly ascending, as written: anything else is damage.
+    if (!m_prev.empty() && !(m_prev < f[0])) {
+      return false;
+    }
+    m_prev.assign(f[0]);
+    r.escaped = m_prev;
+    m_record = r;
+    return true;
   }
-  idx.m_loaded = ok;
-  return idx;
+
+  util::LineReader m_in;
+  Record m_record;
+  std::string m_prev; ///< the current record's escaped path
+  std::uint64_t m_body = 0;
+  std::int64_t m_stamp_ns = 0;
+  bool m_usable = false;
+  bool m_have = false;
+  bool m_at_end = false;
+  bool m_corrupt = false;
+};
+
+IndexPass::IndexPass(fs::path file, fs::path root)
+    : m_file(std::move(file)), m_root(std::move(root)), m_old(std::make_unique<Reader>(m_file)),
+      m_stamp_ns(now_ns()) {
+  std::string head(header);
+  head += std::to_string(m_stamp_ns);
+  head += '\n';
+  m_new = std::make_unique<LineRewrite>(m_file, std::move(head), m_old->body());
 }
 
-void Index::save(const std::filesystem::path& file) {
-  // Unchanged since loaded (every record reused, none gone): keep the file,
-  // and its stamp, which still tells when those hashes were taken.
-  bool unchanged = m_loaded && m_hashed == 0 && m_new.size() == m_old.size();
-  if (unchanged || m_saved) {
-    return;
-  }
-  m_saved = true;
-  std::string out(header);
-  out += std::to_string(m_stamp_ns);
-  out += '\n';
-  for (const auto& [key, r] : m_new) {
-    out += escape_path(key);
-    out += '\t' + std::to_string(r.size) + '\t' + std::to_string(r.mtime_ns) + '\t' +
-           std::to_string(r.ctime_ns) + '\t' + std::to_string(r.inode) + '\t' + r.sha + '\n';
-  }
-  std::error_code ec;
-  std::filesystem::create_directories(file.parent_path(), ec);
-  util::atomic_write_file(file, out, 0600);
-}
+IndexPass::~IndexPass() = default;
 
-std::string Index::hash(const std::filesystem::path& root, const std::string& key,
-                        const Entry& entry) {
+Sha256Digest IndexPass::hash(std::string_view escaped, const Entry& entry) {
   if (entry.kind == EntryKind::symlink) {
-    return sha256_hex(entry.link_target);
+    return sha256(entry.link_target); // links are not indexed
   }
-  auto it = m_old.find(key);
-  if (it != m_old.end()) {
-    const Record& r = it->second;
-    bool same = r.size == entry.size && r.mtime_ns == entry.mtime_ns &&
-                r.ctime_ns == entry.ctime_ns && r.inode == entry.inode;
-    bool racy = entry.mtime_ns + racy_window_ns >= m_old_stamp_ns;
+  while (m_old->current() != nullptr && m_old->current()->escaped < escaped) {
+    m_dropped = true; // a record of a file gone
+    m_old->advance();
+  }
+  std::optional<Sha256Digest> sha;
+  if (const Record* r = m_old->current(); r != nullptr && r->escaped == escaped) {
+    bool same = r->size == entry.size && r->mtime_ns == entry.mtime_ns &&
+                r->ctime_ns == entry.ctime_ns && r->inode == entry.inode;
+    bool racy = entry.mtime_ns + racy_window_ns >= m_old->stamp_ns();
     if (same && !racy) {
-      ++m_reused;
-      if (m_new.emplace(key, r).second) {
-        m_saved = false;
+      sha = r->sha;
+      ++m_stats.files_reused;
+      bool kept = m_new->keep(r->start, r->end);
+      m_old->advance();
+      if (kept) {
+        return *sha;
       }
-      return r.sha;
+    } else {
+      m_old->advance();
     }
   }
-  std::uint64_t n = 0;
-  std::string sha = sha256_file(root / entry.path, &n);
-  ++m_hashed;
-  m_bytes_hashed += n;
-  record(key, entry, sha);
-  return sha;
-}
-
-void Index::retain(const std::string& prefix) {
-  for (const auto& [key, r] : m_old) {
-    if (util::starts_with(key, prefix) && m_new.count(key) == 0) {
-      m_new[key] = r;
-      m_saved = false;
-    }
+  if (!sha) {
+    std::uint64_t n = 0;
+    sha = sha256_file(m_root / entry.path, &n);
+    ++m_stats.files_hashed;
+    m_stats.bytes_hashed += n;
   }
+  std::string line(escaped);
+  auto field = [&](auto n) {
+    line += '\t';
+    append_number(line, n);
+  };
+  field(entry.size);
+  field(entry.mtime_ns);
+  field(entry.ctime_ns);
+  field(entry.inode);
+  line += '\t';
+  line += to_hex(*sha);
+  line += '\n';
+  m_new->write(line);
+  return *sha;
 }
 
-void Index::record(const std::string& key, const Entry& entry, const std::string& sha) {
-  m_saved = false;
-  Record r;
-  r.size = entry.size;
-  r.mtime_ns = entry.mtime_ns;
-  r.ctime_ns = entry.ctime_ns;
-  r.inode = entry.inode;
-  r.sha = sha;
-  m_new[key] = std::move(r);
+IndexStats IndexPass::finish() {
+  while (m_old->current() != nullptr) {
+    m_dropped = true; // records of files gone, after the last file
+    m_old->advance();
+  }
+  // Kept whole when every record was reused as it is and none is gone: the
+  // file and its stamp, which still tells when those hashes were taken.
+  bool unchanged = m_new->clean() && !m_dropped && m_old->read_whole();
+  if (m_old->corrupt()) {
+    m_stats.corrupt = true;
+    std::error_code ec;
+    fs::rename(m_file, m_file.string() + ".corrupt", ec);
+  }
+  if (!unchanged) {
+    m_new->commit();
+  }
+  return m_stats;
 }
 
 } // namespace tccp::sync

@@ -1,65 +1,65 @@
 #pragma once
-/// The local index: for each synced path, the metadata it had when it was
+/// The local index of a tree: for each file, the metadata it had when it was
 /// last hashed (size, mtime, ctime, inode) and its content hash, so a file
-/// whose metadata did not change is not read again. Stored per project under
-/// $TCCP_HOME and written atomically.
+/// whose metadata did not change is not read again. One file per tree under
+/// $TCCP_HOME:
+///     tccp-index 2 <when the hashes were taken, ns>
+///     <escaped path> TAB size TAB mtime_ns TAB ctime_ns TAB inode TAB sha256
+/// with the lines in manifest order, the order in which the tree is walked:
+/// it is read beside the walk a line at a time, and rewritten (atomically)
+/// only when a record changed. No part of it is held in memory.
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
-#include <string>
-#include <unordered_map>
-#include <vector>
+#include <memory>
+#include <string_view>
 
+#include "tccp/sync/hash.hpp"
 #include "tccp/sync/scan.hpp"
 
 namespace tccp::sync {
 
-class Index {
+class LineRewrite;
+
+/// What one pass over the index did.
+struct IndexStats {
+  std::size_t files_hashed = 0;
+  std::size_t files_reused = 0;
+  std::uint64_t bytes_hashed = 0;
+  bool corrupt = false; ///< the index was damaged (and set aside)
+};
+
+/// One walk of a tree against its index.
+class IndexPass {
 public:
-  struct Record {
-    std::uint64_t size = 0;
-    std::int64_t mtime_ns = 0;
-    std::int64_t ctime_ns = 0;
-    std::uint64_t inode = 0;
-    std::string sha;
-  };
+  /// Opens the index `file` of the tree at `root`. An absent index, or one in
+  /// another format (an older tccp's), has no records.
+  IndexPass(std::filesystem::path file, std::filesystem::path root);
+  ~IndexPass();
+  IndexPass(const IndexPass&) = delete;
+  IndexPass& operator=(const IndexPass&) = delete;
 
-  /// Loads `file`; an absent file is an empty index. A corrupt one is moved
-  /// aside to `file.corrupt` (and `*corrupt_out` set) and the index starts
-  /// empty: the files are simply hashed again.
-  static Index load(const std::filesystem::path& file, bool* corrupt_out = nullptr);
+  /// The content hash of the file or symlink `entry`, whose path escaped is
+  /// `escaped`; entries come in manifest order. A file's stored hash is
+  /// reused when size, mtime, ctime and inode are unchanged and it was not
+  /// modified within the clock granularity of the last hash ("racily clean"
+  /// files are hashed again, as git does); other files are read.
+  Sha256Digest hash(std::string_view escaped, const Entry& entry);
 
-  /// Writes the records of this scan atomically (0600), when they differ
-  /// from what was loaded (a file hashed again, one gone or new).
-  void save(const std::filesystem::path& file);
-
-  /// The content hash of `entry` (a file or symlink under `root`, named by
-  /// `key`, its path relative to the project). Reuses the stored hash when
-  /// size, mtime, ctime and inode are unchanged and the file was not modified
-  /// within the clock granularity of the last hash ("racily clean" files are
-  /// hashed again, as git does). Records the result for save().
-  std::string hash(const std::filesystem::path& root, const std::string& key, const Entry& entry);
-
-  /// Keeps the stored records of every key starting with `prefix` as they
-  /// are (for trees not scanned this time, e.g. rodata already pushed).
-  void retain(const std::string& prefix);
-
-  /// Records `sha` for an entry hashed elsewhere (while streaming).
-  void record(const std::string& key, const Entry& entry, const std::string& sha);
-
-  std::size_t files_hashed() const { return m_hashed; }
-  std::size_t files_reused() const { return m_reused; }
-  std::uint64_t bytes_hashed() const { return m_bytes_hashed; }
+  /// After the last entry: writes the index when its records changed. A
+  /// damaged index is moved aside to `file.corrupt`; its records from the
+  /// damage on were not trusted (those files were simply hashed again).
+  IndexStats finish();
 
 private:
-  std::unordered_map<std::string, Record> m_old;
-  std::unordered_map<std::string, Record> m_new;
-  std::int64_t m_old_stamp_ns = 0; ///< when the stored hashes were taken
-  std::int64_t m_stamp_ns = 0;     ///< when this scan started
-  std::size_t m_hashed = 0;
-  std::size_t m_reused = 0;
-  std::uint64_t m_bytes_hashed = 0;
-  bool m_loaded = false; ///< the file existed and was read whole
-  bool m_saved = false;  ///< nothing recorded since the last save
+  class Reader;
+  std::filesystem::path m_file;
+  std::filesystem::path m_root;
+  std::unique_ptr<Reader> m_old;
+  std::unique_ptr<LineRewrite> m_new;
+  IndexStats m_stats;
+  std::int64_t m_stamp_ns = 0;
+  bool m_dropped = false; ///< a record of a file gone was left out
 };
 
 } // namespace tccp::sync

@@ -1,26 +1,43 @@
 #include "tccp/sync/manifest.hpp"
 
 #include <algorithm>
-#include <cstdio>
 
 #include "tccp/core/error.hpp"
 #include "tccp/sync/hash.hpp"
 
 namespace tccp::sync {
 
+namespace {
+bool needs_escape(unsigned char u) {
+  return u < 0x20 || u == 0x7f || u == '\\';
+}
+
+constexpr char hex_digits[] = "0123456789abcdef";
+
+bool lower_hex(std::string_view s) {
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+} // namespace
+
+void append_escaped(std::string& out, std::string_view path) {
+  std::size_t plain = 0; // start of the run of bytes kept as they are
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    auto u = static_cast<unsigned char>(path[i]);
+    if (needs_escape(u)) {
+      out.append(path.substr(plain, i - plain));
+      const char esc[] = {'\\', 'x', hex_digits[u >> 4], hex_digits[u & 0xf]};
+      out.append(esc, sizeof esc);
+      plain = i + 1;
+    }
+  }
+  out.append(path.substr(plain));
+}
+
 std::string escape_path(std::string_view path) {
   std::string out;
   out.reserve(path.size());
-  for (char c : path) {
-    auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f || c == '\\') {
-      char buf[5];
-      std::snprintf(buf, sizeof buf, "\\x%02x", u);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
+  append_escaped(out, path);
   return out;
 }
 
@@ -62,94 +79,52 @@ std::string unescape_path(std::string_view escaped) {
   return out;
 }
 
-const ManifestItem* Manifest::find(const std::string& path) const {
-  auto it = m_items.find(path);
-  return it == m_items.end() ? nullptr : &it->second;
+bool manifest_less(std::string_view a, std::string_view b) {
+  auto [ia, ib] = std::mismatch(a.begin(), a.end(), b.begin(), b.end());
+  if (ib == b.end()) {
+    return false; // b is a prefix of a, or equal to it
+  }
+  if (ia == a.end()) {
+    return true;
+  }
+  // Compare the escaped forms of the first differing bytes: an escaped byte
+  // reads as a backslash, and two escaped bytes compare as their hex does,
+  // that is by value.
+  auto x = static_cast<unsigned char>(*ia);
+  auto y = static_cast<unsigned char>(*ib);
+  unsigned rx = needs_escape(x) ? '\\' : x;
+  unsigned ry = needs_escape(y) ? '\\' : y;
+  return rx != ry ? rx < ry : x < y;
 }
 
-std::string Manifest::line(const std::string& path, const ManifestItem& item) {
-  std::string l = escape_path(path);
-  l += '\t';
-  l += static_cast<char>(item.kind);
-  l += '\t';
-  l += item.sha;
-  return l;
+void append_manifest_line(std::string& out, std::string_view path, EntryKind kind,
+                          const Sha256Digest& sha) {
+  append_escaped(out, path);
+  const char fields[] = {'\t', static_cast<char>(kind), '\t'};
+  out.append(fields, sizeof fields);
+  if (kind == EntryKind::directory) {
+    out += '-';
+    return;
+  }
+  char hex[2 * std::tuple_size_v<Sha256Digest>];
+  for (std::size_t i = 0; i < sha.size(); ++i) {
+    hex[2 * i] = hex_digits[sha[i] >> 4];
+    hex[2 * i + 1] = hex_digits[sha[i] & 0xf];
+  }
+  out.append(hex, sizeof hex);
 }
 
-std::string Manifest::text() const {
-  // Escaped paths have no byte below 0x20, so sorting lines equals sorting
-  // escaped paths (the tab ends the shorter one first); sort once more on
-  // the escaped form since escaping can reorder control bytes.
-  std::vector<std::string> lines;
-  lines.reserve(m_items.size());
-  for (const auto& [path, item] : m_items) {
-    lines.push_back(line(path, item));
+bool is_manifest_line(std::string_view l) {
+  std::size_t t1 = l.find('\t');
+  if (t1 == std::string_view::npos || t1 == 0 || t1 + 2 >= l.size() || l[t1 + 2] != '\t' ||
+      !valid_kind(l[t1 + 1])) {
+    return false;
   }
-  // Map order is raw path order; it differs from the escaped order only
-  // around escaped bytes.
-  if (!std::is_sorted(lines.begin(), lines.end())) {
-    std::sort(lines.begin(), lines.end());
+  std::string_view sha = l.substr(t1 + 3);
+  if (static_cast<EntryKind>(l[t1 + 1]) == EntryKind::directory) {
+    return sha == "-";
   }
-  std::string out;
-  for (const auto& l : lines) {
-    out += l;
-    out += '\n';
-  }
-  return out;
-}
-
-std::string Manifest::digest() const {
-  return sha256_hex(text());
-}
-
-Manifest Manifest::parse(std::string_view text) {
-  Manifest m;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t nl = text.find('\n', pos);
-    if (nl == std::string_view::npos) {
-      throw Error(ExitCode::protocol, "manifest ends in the middle of a line");
-    }
-    std::string_view l = text.substr(pos, nl - pos);
-    pos = nl + 1;
-    std::size_t t1 = l.find('\t');
-    std::size_t t2 = t1 == std::string_view::npos ? t1 : l.find('\t', t1 + 1);
-    if (t2 == std::string_view::npos || t2 != t1 + 2 || !valid_kind(l[t1 + 1]) ||
-        l.find('\t', t2 + 1) != std::string_view::npos) {
-      throw Error(ExitCode::protocol, "malformed manifest line");
-    }
-    ManifestItem item;
-    item.kind = static_cast<EntryKind>(l[t1 + 1]);
-    item.sha = std::string(l.substr(t2 + 1));
-    m.m_items[unescape_path(l.substr(0, t1))] = std::move(item);
-  }
-  return m;
-}
-
-Delta diff(const Manifest& from, const Manifest& to) {
-  // One walk over both sorted maps.
-  Delta d;
-  auto a = from.items().begin();
-  auto b = to.items().begin();
-  const auto a_end = from.items().end();
-  const auto b_end = to.items().end();
-  while (a != a_end || b != b_end) {
-    if (b == b_end || (a != a_end && a->first < b->first)) {
-      d.deleted.push_back(a->first);
-      ++a;
-    } else if (a == a_end || b->first < a->first) {
-      d.send.push_back(b->first);
-      ++b;
-    } else {
-      if (!(a->second == b->second)) {
-        d.send.push_back(b->first);
-        d.replaced.push_back(b->first);
-      }
-      ++a;
-      ++b;
-    }
-  }
-  return d;
+  return sha.size() == 2 * std::tuple_size_v<Sha256Digest> && lower_hex(sha);
 }
 
 } // namespace tccp::sync

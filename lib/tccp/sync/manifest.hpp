@@ -6,11 +6,14 @@
 /// (files), of the target (symlinks), or "-" (directories). The tree digest
 /// is the SHA-256 of the whole text, which the remote helper keeps next to
 /// the tree and recomputes with sha256sum after merging a push.
-#include <map>
+///
+/// Manifests are never held whole: the local one is produced a line at a
+/// time as the tree is walked in manifest order, and compared as it goes
+/// with the remembered one, read a line at a time (survey.hpp).
 #include <string>
 #include <string_view>
-#include <vector>
 
+#include "tccp/sync/hash.hpp"
 #include "tccp/sync/scan.hpp"
 
 namespace tccp::sync {
@@ -23,44 +26,19 @@ std::string escape_path(std::string_view path);
 /// Reverses escape_path; throws Error(protocol) on a malformed escape.
 std::string unescape_path(std::string_view escaped);
 
-struct ManifestItem {
-  EntryKind kind = EntryKind::file;
-  std::string sha; ///< "-" for directories
-  bool operator==(const ManifestItem& o) const { return kind == o.kind && sha == o.sha; }
-};
+/// The order of manifest lines, on unescaped paths: `a` sorts before `b`
+/// when escape_path(a) sorts bytewise before escape_path(b).
+bool manifest_less(std::string_view a, std::string_view b);
 
-/// A tree's manifest, keyed by (unescaped) path.
-class Manifest {
-public:
-  void set(const std::string& path, ManifestItem item) { m_items[path] = std::move(item); }
-  const ManifestItem* find(const std::string& path) const;
-  const std::map<std::string, ManifestItem>& items() const { return m_items; }
-  std::size_t size() const { return m_items.size(); }
+/// Appends escape_path(path) to `out`.
+void append_escaped(std::string& out, std::string_view path);
 
-  /// The canonical text (sorted lines, each ending in a newline).
-  std::string text() const;
-  /// SHA-256 of text().
-  std::string digest() const;
+/// Appends the line of `path` (without the newline): its kind, and `sha` as
+/// hex, or "-" for a directory.
+void append_manifest_line(std::string& out, std::string_view path, EntryKind kind,
+                          const Sha256Digest& sha);
 
-  /// Parses the text form; throws Error(protocol) on a malformed line.
-  static Manifest parse(std::string_view text);
-
-  /// One line for `path` (without the newline).
-  static std::string line(const std::string& path, const ManifestItem& item);
-
-private:
-  std::map<std::string, ManifestItem> m_items;
-};
-
-/// What turns the remote tree `from` into the local tree `to`.
-struct Delta {
-  std::vector<std::string> send;     ///< paths whose content travels (added or changed)
-  std::vector<std::string> deleted;  ///< paths gone from `to`
-  std::vector<std::string> replaced; ///< paths in both whose kind or content changed
-  bool empty() const { return send.empty() && deleted.empty(); }
-};
-
-/// The delta from `from` (what the cluster holds) to `to` (the local tree).
-Delta diff(const Manifest& from, const Manifest& to);
+/// Whether `line` (without its newline) is a well-formed manifest line.
+bool is_manifest_line(std::string_view line);
 
 } // namespace tccp::sync

@@ -34,32 +34,36 @@ std::string human_bytes(std::uint64_t bytes) {
   return buf;
 }
 
-Preview make_preview(const std::vector<Entry>& entries) {
-  Preview p;
-  std::map<std::string, SizedPath> dirs;
-  std::vector<SizedPath> files;
-  for (const auto& e : entries) {
-    if (e.kind == EntryKind::directory) {
-      continue;
-    }
-    ++p.files;
-    p.bytes += e.size;
-    if (e.kind == EntryKind::secret) {
-      continue;
-    }
-    files.push_back({e.path, e.size, 1});
-    std::size_t slash = e.path.find('/');
-    if (slash != std::string::npos) {
-      auto& d = dirs[e.path.substr(0, slash)];
-      d.path = e.path.substr(0, slash) + "/";
-      d.bytes += e.size;
-      d.files += 1;
-    }
+void PreviewBuilder::add(std::string_view path, EntryKind kind, std::uint64_t size) {
+  if (kind == EntryKind::directory) {
+    return;
   }
+  ++m_p.files;
+  m_p.bytes += size;
+  if (kind == EntryKind::secret) {
+    return;
+  }
+  m_files.push_back({std::string(path), size, 1});
+  if (m_files.size() > 4096) {
+    keep_top(m_files, 5);
+  }
+  std::size_t slash = path.find('/');
+  if (slash != std::string::npos) {
+    std::string top(path.substr(0, slash));
+    auto& d = m_dirs[top];
+    d.path = top + "/";
+    d.bytes += size;
+    d.files += 1;
+  }
+}
+
+Preview PreviewBuilder::finish() {
+  Preview& p = m_p;
+  std::vector<SizedPath>& files = m_files;
   keep_top(files, 5);
   p.largest_files = files;
   std::vector<SizedPath> dir_list;
-  for (auto& [name, d] : dirs) {
+  for (auto& [name, d] : m_dirs) {
     dir_list.push_back(d);
   }
   std::vector<SizedPath> by_count = dir_list;
@@ -81,6 +85,14 @@ Preview make_preview(const std::vector<Entry>& entries) {
     }
   }
   return p;
+}
+
+Preview make_preview(const std::vector<Entry>& entries) {
+  PreviewBuilder b;
+  for (const auto& e : entries) {
+    b.add(e.path, e.kind, e.size);
+  }
+  return b.finish();
 }
 
 std::vector<std::string> format_preview(const Preview& p) {

@@ -3,7 +3,9 @@
 /// counts, the largest files and directories, and a warning with a line to
 /// ignore when the project is unexpectedly big.
 #include <cstdint>
+#include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tccp/sync/scan.hpp"
@@ -27,6 +29,19 @@ struct Preview {
   std::vector<SizedPath> largest_dirs;  ///< at most 5 top-level directories
   bool big = false;                     ///< over big_project_files or big_project_bytes
   std::string suggested_ignore;         ///< a .tccpignore line (e.g. "/data/") when big
+};
+
+/// Builds a preview from the paths of a scan, given one at a time; holds the
+/// few largest, not every path.
+class PreviewBuilder {
+public:
+  void add(std::string_view path, EntryKind kind, std::uint64_t size);
+  Preview finish();
+
+private:
+  Preview m_p;
+  std::map<std::string, SizedPath> m_dirs; ///< top-level directories
+  std::vector<SizedPath> m_files;
 };
 
 /// Builds the preview of `entries` (a scan of the project).

@@ -3,15 +3,13 @@
 #include <algorithm>
 #include <chrono>
 #include <exception>
-#include <unordered_map>
 
 #include "tccp/core/error.hpp"
 #include "tccp/sync/counting_remote.hpp"
 #include "tccp/sync/hash.hpp"
 #include "tccp/sync/helper.hpp"
-#include "tccp/sync/index.hpp"
-#include "tccp/sync/manifest.hpp"
 #include "tccp/sync/state.hpp"
+#include "tccp/sync/survey.hpp"
 #include "tccp/sync/tar_stream.hpp"
 #include "tccp/util/strings.hpp"
 
@@ -101,15 +99,8 @@ struct Target {
   std::string label;         // "" or the rodata path
   std::string remote_target; // relative to the tccp root
   ScanOptions scan;
-  std::string key_prefix; // index keys are relative to the project
+  fs::path index_file;
   fs::path state_file;
-};
-
-struct Built {
-  std::vector<Entry> entries;
-  std::unordered_map<std::string, const Entry*> by_path;
-  Manifest manifest;
-  std::string digest; ///< of manifest
 };
 
 enum class Answer { ok, mismatch, changed_locally };
@@ -117,17 +108,17 @@ enum class Answer { ok, mismatch, changed_locally };
 struct ApplyOutcome {
   Answer answer = Answer::ok;
   std::string digest;
-  Manifest remote_manifest;
+  std::string remote_manifest; ///< mismatch: what the cluster holds
   std::size_t files_sent = 0;
   std::uint64_t bytes_sent = 0;
 };
 
 class Pusher {
 public:
-  Pusher(CountingRemote& remote, const PushSpec& spec, PushObserver* observer, Index& index,
-         fs::path index_file)
-      : m_remote(remote), m_spec(spec), m_observer(observer), m_index(index),
-        m_index_file(std::move(index_file)) {}
+  Pusher(CountingRemote& remote, const PushSpec& spec, PushObserver* observer)
+      : m_remote(remote), m_spec(spec), m_observer(observer) {}
+
+  std::size_t files_hashed() const { return m_files_hashed; }
 
   TargetReport push_target(const Target& t, bool* first_push) {
     bool corrupt = false;
@@ -135,27 +126,29 @@ public:
     if (corrupt) {
       note("the remembered state of " + describe(t) + " was corrupt; asking the cluster");
     }
-    Manifest base;
-    std::string expected(empty_digest);
-    if (remembered) {
-      base = remembered->manifest;
-      expected = remembered->digest;
-    }
     int rt_before = m_remote.round_trips();
-    Built built = build(t);
+    // What the cluster is believed to hold.
+    std::string expected(empty_digest);
+    BaseManifest base;
+    if (remembered) {
+      expected = remembered->digest;
+      base = BaseManifest::remembered(t.state_file, *remembered);
+    }
+    Survey survey = run_survey(t, base, !remembered && t.label.empty());
+    if (survey.base_corrupt) {
+      note("the remembered state of " + describe(t) + " was corrupt; asking the cluster");
+      remembered.reset();
+      expected = empty_digest;
+      base = BaseManifest();
+      survey = run_survey(t, base, t.label.empty());
+    }
     TargetReport report;
     report.path = t.label;
     report.remote_tree = m_spec.remote_root + "/" + t.remote_target + "/tree";
-    for (const auto& e : built.entries) {
-      if (e.is_content()) {
-        ++report.files_total;
-        report.bytes_total += e.size;
-      }
-    }
     if (!remembered && t.label.empty()) {
       *first_push = true;
-      if (m_observer != nullptr) {
-        m_observer->preview(make_preview(built.entries));
+      if (m_observer != nullptr && survey.preview) {
+        m_observer->preview(*survey.preview);
       }
     }
     bool probed = false;
@@ -164,42 +157,44 @@ public:
                        : std::nullopt;
     constexpr int max_attempts = 4;
     for (int attempt = 0; attempt < max_attempts; ++attempt) {
-      const std::string want = built.digest;
-      Delta delta = diff(base, built.manifest);
-      if (!probed && should_probe(remembered.has_value(), delta, built)) {
+      const std::string want = survey.digest;
+      if (!probed && should_probe(remembered.has_value(), survey)) {
         // A big delta on an uncertain belief: ask what the cluster holds
         // first rather than stream data it may refuse.
         probed = true;
         auto [digest, manifest] = fetch_manifest(t);
         expected = digest;
-        base = std::move(manifest);
+        base = BaseManifest::sent(std::move(manifest));
         if (expected == want) {
-          return settled(t, report, std::move(built), rt_before);
+          return settled(report, survey, rt_before);
         }
-        delta = diff(base, built.manifest);
+        survey = run_survey(t, base, false);
+        if (survey.digest != want) {
+          continue; // the tree changed meanwhile: look again
+        }
       }
-      ApplyOutcome r = apply(t, built, expected, want, delta);
+      ApplyOutcome r = apply(t, survey, expected, want);
       if (r.answer == Answer::ok) {
         report.files_sent = r.files_sent;
         report.bytes_sent = r.bytes_sent;
-        report.deleted = delta.deleted.size();
-        return settled(t, report, std::move(built), rt_before);
+        report.deleted = survey.deleted;
+        return settled(report, survey, rt_before);
       }
       if (r.answer == Answer::mismatch) {
         if (remembered || attempt > 0) {
           note("the tree on the cluster is not the one last pushed from here; sending the "
                "difference");
         }
-        base = std::move(r.remote_manifest);
+        base = BaseManifest::sent(std::move(r.remote_manifest));
         expected = r.digest;
         if (expected == want) {
           // The cluster already holds exactly this tree.
-          return settled(t, report, std::move(built), rt_before);
+          return settled(report, survey, rt_before);
         }
-        continue;
+      } else {
+        note("a file changed while it was being sent; sending again");
       }
-      note("a file changed while it was being sent; sending again");
-      built = build(t);
+      survey = run_survey(t, base, false);
     }
     throw Error(ExitCode::failed,
                 "the push of " + describe(t) + " did not settle after " +
@@ -214,15 +209,29 @@ private:
   static constexpr std::uint64_t probe_unremembered_bytes = 4ULL << 20;
   static constexpr std::uint64_t probe_any_bytes = 256ULL << 20;
 
-  static bool should_probe(bool remembered, const Delta& delta, const Built& built) {
-    std::uint64_t bytes = 0;
-    for (const auto& p : delta.send) {
-      bytes += built.by_path.at(p)->size;
-    }
-    return bytes > (remembered ? probe_any_bytes : probe_unremembered_bytes);
+  static bool should_probe(bool remembered, const Survey& survey) {
+    return survey.send_bytes > (remembered ? probe_any_bytes : probe_unremembered_bytes);
   }
 
-  std::pair<std::string, Manifest> fetch_manifest(const Target& t) {
+  Survey run_survey(const Target& t, const BaseManifest& base, bool preview) {
+    SurveyOptions o;
+    o.scan = t.scan;
+    o.index_file = t.index_file;
+    o.state_file = t.state_file;
+    o.allocation_id = m_spec.allocation_id.value_or("");
+    o.preview = preview && m_observer != nullptr;
+    // The index is saved before anything travels: hashing is not redone if
+    // the push fails.
+    Survey s = survey_tree(o, base);
+    m_files_hashed += s.index.files_hashed;
+    if (s.index.corrupt) {
+      note("the local index of " + describe(t) + " was corrupt; its files were hashed again");
+    }
+    return s;
+  }
+
+  // What the cluster holds: its digest and manifest text.
+  std::pair<std::string, std::string> fetch_manifest(const Target& t) {
     auto r = call_helper(m_remote, m_spec.remote_root, "sync_manifest", {t.remote_target});
     if (r.exit_code != 0 || !util::starts_with(r.out, "digest ")) {
       throw Error(ExitCode::failed, "cannot read the manifest of " + describe(t) + " on " +
@@ -230,23 +239,29 @@ private:
     }
     std::size_t nl = r.out.find('\n');
     std::string digest = util::trim(r.out.substr(7, nl - 7));
-    Manifest m = Manifest::parse(std::string_view(r.out).substr(nl + 1));
-    if (m.digest() != digest) {
-      throw Error(ExitCode::protocol, "the manifest the cluster sent does not match its digest");
-    }
-    return {digest, std::move(m)};
+    std::string text = nl == std::string::npos ? std::string() : r.out.substr(nl + 1);
+    check_sent(text, digest, "");
+    return {digest, std::move(text)};
   }
 
-  TargetReport settled(const Target& t, TargetReport report, Built built, int rt_before) {
-    report.digest = built.digest;
-    RemoteState st;
-    st.digest = report.digest;
-    st.allocation_id = m_spec.allocation_id.value_or("");
+  // The manifest the cluster sent must hash to the digest it gave.
+  static void check_sent(std::string_view text, const std::string& digest,
+                         const std::string& hint) {
+    if (sha256_hex(text) != digest) {
+      throw Error(ExitCode::protocol, "the manifest the cluster sent does not match its digest",
+                  hint);
+    }
+  }
+
+  TargetReport settled(TargetReport report, Survey& survey, int rt_before) {
+    report.digest = survey.digest;
+    report.files_total = survey.files_total;
+    report.bytes_total = survey.bytes_total;
+    std::string allocation = m_spec.allocation_id.value_or("");
     // Rewritten only when it says something new.
-    if (!m_remembered || m_remembered->first != st.digest ||
-        m_remembered->second != st.allocation_id) {
-      st.manifest = std::move(built.manifest);
-      save_remote_state(t.state_file, st);
+    if (!m_remembered || m_remembered->first != report.digest ||
+        m_remembered->second != allocation) {
+      survey.state->commit(report.digest);
     }
     report.round_trips = m_remote.round_trips() - rt_before;
     return report;
@@ -262,33 +277,14 @@ private:
     }
   }
 
-  Built build(const Target& t) {
-    Built b;
-    b.entries = scan_tree(t.scan);
-    for (const auto& e : b.entries) {
-      b.by_path[e.path] = &e;
-      ManifestItem item;
-      item.kind = e.kind;
-      item.sha = e.is_content() ? m_index.hash(t.scan.root, t.key_prefix + e.path, e) : "-";
-      b.manifest.set(e.path, std::move(item));
-    }
-    b.digest = b.manifest.digest();
-    // Saved before anything travels: hashing is not redone if the push fails.
-    m_index.save(m_index_file);
-    return b;
-  }
-
-  ApplyOutcome apply(const Target& t, const Built& built, const std::string& expected,
-                     const std::string& want, const Delta& delta) {
+  ApplyOutcome apply(const Target& t, const Survey& survey, const std::string& expected,
+                     const std::string& want) {
     ApplyOutcome out;
     std::string answer;
     std::string errors;
     bool changed = false;
     std::exception_ptr failure;
-    std::uint64_t total = 0;
-    for (const auto& p : delta.send) {
-      total += built.by_path.at(p)->size;
-    }
+    const std::uint64_t total = survey.send_bytes;
     std::uint64_t done = 0;
     // Restartable: a helper call may run it twice (the first run's bytes
     // dropped) when it installs the helper on the way.
@@ -300,44 +296,28 @@ private:
       failure = nullptr;
       try {
         TarWriter tar([&](std::string_view bytes) { write(bytes); });
-        std::string remove;
-        std::string drop;
-        std::vector<std::string> gone = delta.deleted;
-        gone.insert(gone.end(), delta.replaced.begin(), delta.replaced.end());
-        for (const auto& p : gone) {
-          remove += p;
-          remove += '\0';
-          drop += escape_path(p);
-          drop += '\n';
-        }
-        std::string add;
-        for (const auto& p : delta.send) {
-          add += Manifest::line(p, *built.manifest.find(p));
-          add += '\n';
-        }
-        tar.add_bytes("c/remove", remove);
-        tar.add_bytes("c/drop", drop);
-        tar.add_bytes("c/add", add);
-        for (const auto& p : delta.send) {
+        tar.add_bytes("c/remove", survey.remove);
+        tar.add_bytes("c/drop", survey.drop);
+        tar.add_bytes("c/add", survey.add);
+        for (const auto& e : survey.send) {
           if (!answer.empty()) {
             return; // the cluster answered early (mismatch): stop sending
           }
-          const Entry& e = *built.by_path.at(p);
-          const std::string name = "f/" + p;
+          const std::string name = "f/" + e.path;
           if (e.kind == EntryKind::directory) {
             tar.add_directory(name, mode_of(e.kind));
           } else if (e.kind == EntryKind::symlink) {
             tar.add_symlink(name, e.link_target);
           } else {
-            std::string sent = tar.add_file(name, t.scan.root / e.path, mode_of(e.kind),
-                                            e.mtime_ns / 1000000000, [&](std::uint64_t n) {
-                                              done += n;
-                                              out.bytes_sent += n;
-                                              if (m_observer != nullptr) {
-                                                m_observer->progress(done, total);
-                                              }
-                                            });
-            if (sent != built.manifest.find(p)->sha) {
+            Sha256Digest sent = tar.add_file(name, t.scan.root / e.path, mode_of(e.kind),
+                                             e.mtime_ns / 1000000000, [&](std::uint64_t n) {
+                                               done += n;
+                                               out.bytes_sent += n;
+                                               if (m_observer != nullptr) {
+                                                 m_observer->progress(done, total);
+                                               }
+                                             });
+            if (sent != e.sha) {
               changed = true;
               return; // no end marker: the cluster discards the push
             }
@@ -372,11 +352,9 @@ private:
       }
       out.answer = Answer::mismatch;
       out.digest = util::trim(answer.substr(9, nl - 9));
-      out.remote_manifest = Manifest::parse(std::string_view(answer).substr(nl + 1));
-      if (out.remote_manifest.digest() != out.digest) {
-        throw Error(ExitCode::protocol, "the manifest the cluster sent does not match its digest",
-                    "the tree on the cluster may be damaged; remove it to push afresh");
-      }
+      out.remote_manifest = answer.substr(nl + 1);
+      check_sent(out.remote_manifest, out.digest,
+                 "the tree on the cluster may be damaged; remove it to push afresh");
       return out;
     }
     if (result.exit_code != 0 || !util::starts_with(answer, "ok ")) {
@@ -406,8 +384,7 @@ private:
   CountingRemote& m_remote;
   const PushSpec& m_spec;
   PushObserver* m_observer;
-  Index& m_index;
-  fs::path m_index_file;
+  std::size_t m_files_hashed = 0;
   /// The remembered digest and allocation of the target being pushed.
   std::optional<std::pair<std::string, std::string>> m_remembered;
 };
@@ -448,12 +425,6 @@ PushResult push(remote::Remote& remote, const PushSpec& spec, PushObserver* obse
   CountingRemote counted(remote);
   fs::path state_dir =
       spec.state_dir.empty() ? project_state_dir(spec.project, spec.project_dir) : spec.state_dir;
-  fs::path index_file = state_dir / "index";
-  bool corrupt = false;
-  Index index = Index::load(index_file, &corrupt);
-  if (corrupt && observer != nullptr) {
-    observer->note("the local index was corrupt; hashing every file again");
-  }
   auto rodata = normalised_rodata(spec);
   for (const auto& rel : rodata) {
     std::error_code ec;
@@ -462,12 +433,13 @@ PushResult push(remote::Remote& remote, const PushSpec& spec, PushObserver* obse
                   "create it, or remove it from `rodata:` in tccp.yaml");
     }
   }
-  Pusher pusher(counted, spec, observer, index, index_file);
+  Pusher pusher(counted, spec, observer);
   PushResult result;
 
   Target tree;
   tree.remote_target = project_target(spec.project);
   tree.scan = tree_scan(spec, rodata);
+  tree.index_file = state_dir / "index";
   tree.state_file = state_dir / (spec.cluster_key + "-tree.state");
   result.tree = pusher.push_target(tree, &result.first_push);
 
@@ -476,7 +448,7 @@ PushResult push(remote::Remote& remote, const PushSpec& spec, PushObserver* obse
     t.label = rel;
     t.remote_target = rodata_target(spec.project, rel);
     t.scan = rodata_scan(spec, rel);
-    t.key_prefix = rel + "/";
+    t.index_file = state_dir / ("index-rodata-" + rodata_key(rel));
     t.state_file = state_dir / (spec.cluster_key + "-rodata-" + rodata_key(rel) + ".state");
     if (spec.allocation_id) {
       auto st = load_remote_state(t.state_file);
@@ -487,17 +459,15 @@ PushResult push(remote::Remote& remote, const PushSpec& spec, PushObserver* obse
         skipped.digest = st->digest;
         skipped.remote_tree = spec.remote_root + "/" + t.remote_target + "/tree";
         result.rodata.push_back(skipped);
-        index.retain(t.key_prefix);
         continue;
       }
     }
     bool unused = false;
     result.rodata.push_back(pusher.push_target(t, &unused));
   }
-  index.save(index_file);
   result.round_trips = counted.round_trips();
   result.stream_bytes = counted.bytes_sent();
-  result.files_hashed = index.files_hashed();
+  result.files_hashed = pusher.files_hashed();
   result.duration_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
   return result;

@@ -12,6 +12,7 @@
 
 #include "tccp/core/error.hpp"
 #include "tccp/sync/ignore.hpp"
+#include "tccp/sync/manifest.hpp"
 #include "tccp/util/fs.hpp"
 #include "tccp/util/strings.hpp"
 
@@ -106,24 +107,22 @@ std::optional<fs::path> git_dir_of(const fs::path& top) {
 
 class Scanner {
 public:
-  explicit Scanner(const ScanOptions& options) : m_options(options) {
+  Scanner(const ScanOptions& options, const std::function<void(Entry&&)>& visit)
+      : m_options(options), m_visit(visit) {
     m_excluded.insert(options.excluded.begin(), options.excluded.end());
     if (options.ignore_files == IgnoreFiles::git_and_tccp) {
       load_repository_context();
     }
   }
 
-  std::vector<Entry> run() {
+  void run() {
     struct stat st {};
     if (::stat(m_options.root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
       throw Error(ExitCode::failed,
                   "cannot scan '" + m_options.root.string() + "': not a directory");
     }
+    find_env_file();
     walk("", 0);
-    add_env_file();
-    std::sort(m_entries.begin(), m_entries.end(),
-              [](const Entry& a, const Entry& b) { return a.path < b.path; });
-    return std::move(m_entries);
   }
 
 private:
@@ -210,65 +209,138 @@ private:
     m_frames.push_back(std::move(f));
   }
 
+  // One name of a directory being walked. A directory has two: itself, and
+  // its contents, which come in the visit order under "name/".
+  struct Item {
+    enum class Visit : char { entry, contents, env_path };
+    std::string name;
+    Visit visit = Visit::entry;
+    EntryKind kind = EntryKind::file;
+    std::uint64_t size = 0;
+    std::int64_t mtime_ns = 0;
+    std::int64_t ctime_ns = 0;
+    std::uint64_t inode = 0;
+  };
+
+  // The visit order: that of the escaped paths, with contents keyed "name/".
+  static bool item_less(const Item& a, const Item& b) {
+    std::string_view x = a.name;
+    std::string_view y = b.name;
+    auto [ix, iy] = std::mismatch(x.begin(), x.end(), y.begin(), y.end());
+    bool a_in = a.visit != Item::Visit::entry;
+    bool b_in = b.visit != Item::Visit::entry;
+    if (ix != x.end() && iy != y.end()) {
+      return manifest_less(x, y);
+    }
+    if (ix == x.end() && iy == y.end()) {
+      return !a_in && b_in; // a directory before its contents
+    }
+    if (ix == x.end()) { // x is a proper prefix of y
+      return !a_in || manifest_less("/", std::string_view(&*iy, 1));
+    }
+    return b_in && manifest_less(std::string_view(&*ix, 1), "/");
+  }
+
+  static std::string join(const std::string& dir, std::string_view name) {
+    std::string rel;
+    rel.reserve(dir.size() + 1 + name.size());
+    if (!dir.empty()) {
+      rel += dir;
+      rel += '/';
+    }
+    rel += name;
+    return rel;
+  }
+
   void walk(const std::string& rel_dir, int depth) {
     fs::path dir = rel_dir.empty() ? m_options.root : m_options.root / rel_dir;
     if (depth > 256) {
       throw Error(ExitCode::failed, "'" + dir.string() + "' is nested too deeply");
     }
+    push_frame(dir, rel_dir);
+    std::vector<Item> items = list(dir, rel_dir);
+    add_env_items(rel_dir, items);
+    std::sort(items.begin(), items.end(), item_less);
+    for (auto& item : items) {
+      std::string rel = join(rel_dir, item.name);
+      switch (item.visit) {
+      case Item::Visit::contents: walk(rel, depth + 1); break;
+      case Item::Visit::env_path: walk_env_path(rel); break;
+      case Item::Visit::entry: visit(dir, std::move(rel), item); break;
+      }
+    }
+    m_frames.pop_back();
+  }
+
+  // The names of `dir` that the rules keep, with their metadata.
+  std::vector<Item> list(const fs::path& dir, const std::string& rel_dir) {
     std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
     if (!d) {
       throw Error(ExitCode::failed,
                   "cannot read directory '" + dir.string() + "': " + std::strerror(errno),
                   "add it to .tccpignore to leave it out");
     }
-    push_frame(dir, rel_dir);
-    std::vector<std::string> names;
+    std::vector<Item> items;
+    // Entries are looked up relative to the open directory: no path walk.
+    int dir_fd = ::dirfd(d.get());
     while (dirent* de = ::readdir(d.get())) {
-      std::string name = de->d_name;
+      std::string_view name = de->d_name;
       if (name == "." || name == "..") {
         continue;
       }
-      names.push_back(std::move(name));
-    }
-    std::sort(names.begin(), names.end());
-    // Entries are looked up relative to the open directory: no path walk.
-    int dir_fd = ::dirfd(d.get());
-    for (const auto& name : names) {
-      std::string rel = rel_dir.empty() ? name : rel_dir + "/" + name;
-      fs::path full = dir / name;
       struct stat st {};
-      if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (::fstatat(dir_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
         continue; // vanished while scanning
       }
       bool is_dir = S_ISDIR(st.st_mode);
+      std::string rel = join(rel_dir, name);
       if (is_builtin_excluded(name, is_dir) || m_excluded.count(rel) != 0) {
         continue;
       }
       if (is_ignored(rel, is_dir)) {
         continue;
       }
-      Entry e;
-      e.path = rel;
-      e.mtime_ns = to_ns(st.st_mtim);
-      e.ctime_ns = to_ns(st.st_ctim);
-      e.inode = st.st_ino;
-      if (is_dir) {
-        e.kind = EntryKind::directory;
-        m_entries.push_back(e);
-        walk(rel, depth + 1); // d stays open: depth bounds the descriptors
-      } else if (S_ISREG(st.st_mode)) {
-        e.kind = (st.st_mode & S_IXUSR) != 0 ? EntryKind::executable : EntryKind::file;
-        e.size = static_cast<std::uint64_t>(st.st_size);
-        m_entries.push_back(e);
-      } else if (S_ISLNK(st.st_mode)) {
-        e.kind = EntryKind::symlink;
-        e.link_target = checked_link_target(full, rel);
-        e.size = e.link_target.size();
-        m_entries.push_back(e);
+      if (m_env_file && rel == *m_env_file) {
+        if (S_ISLNK(st.st_mode)) {
+          checked_link_target(dir / name, rel); // one leaving the project is refused
+        }
+        continue; // comes as the secret it is (add_env_items)
       }
-      // Sockets, fifos and devices cannot be synced; they are skipped.
+      Item item;
+      item.name = name;
+      item.mtime_ns = to_ns(st.st_mtim);
+      item.ctime_ns = to_ns(st.st_ctim);
+      item.inode = st.st_ino;
+      if (is_dir) {
+        item.kind = EntryKind::directory;
+        items.push_back(item);
+        item.visit = Item::Visit::contents;
+      } else if (S_ISREG(st.st_mode)) {
+        item.kind = (st.st_mode & S_IXUSR) != 0 ? EntryKind::executable : EntryKind::file;
+        item.size = static_cast<std::uint64_t>(st.st_size);
+      } else if (S_ISLNK(st.st_mode)) {
+        item.kind = EntryKind::symlink;
+      } else {
+        continue; // sockets, fifos and devices cannot be synced
+      }
+      items.push_back(std::move(item));
     }
-    m_frames.pop_back();
+    return items;
+  }
+
+  void visit(const fs::path& dir, std::string rel, const Item& item) {
+    Entry e;
+    e.kind = item.kind;
+    e.size = item.size;
+    e.mtime_ns = item.mtime_ns;
+    e.ctime_ns = item.ctime_ns;
+    e.inode = item.inode;
+    if (item.kind == EntryKind::symlink) {
+      e.link_target = checked_link_target(dir / item.name, rel);
+      e.size = e.link_target.size();
+    }
+    e.path = std::move(rel);
+    m_visit(std::move(e));
   }
 
   // The target a link keeps on the cluster. Links that stay inside the root
@@ -312,7 +384,10 @@ private:
     return kept;
   }
 
-  void add_env_file() {
+  // The env file is synced even when ignored, when it is a regular file
+  // (a link to one is synced as the file), and so are the directories on
+  // its way. The walk leaves it to add_env_items.
+  void find_env_file() {
     if (!m_options.env_file || m_options.env_file->empty()) {
       return;
     }
@@ -320,46 +395,98 @@ private:
     if (!rel || rel->empty()) {
       return;
     }
-    fs::path full = m_options.root / *rel;
     struct stat st {};
-    if (::stat(full.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (::stat((m_options.root / *rel).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
       return; // no env file: nothing to sync
     }
-    auto same = [&](const Entry& e) { return e.path == *rel; };
-    m_entries.erase(std::remove_if(m_entries.begin(), m_entries.end(), same), m_entries.end());
-    Entry e;
-    e.path = *rel;
-    e.kind = EntryKind::secret;
-    e.size = static_cast<std::uint64_t>(st.st_size);
-    e.mtime_ns = to_ns(st.st_mtim);
-    e.ctime_ns = to_ns(st.st_ctim);
-    e.inode = st.st_ino;
-    m_entries.push_back(e);
-    // Its directories come with it even when they are ignored.
-    std::set<std::string> have;
-    for (const auto& x : m_entries) {
-      if (x.kind == EntryKind::directory) {
-        have.insert(x.path);
-      }
-    }
+    m_env_entry.path = *rel;
+    m_env_entry.kind = EntryKind::secret;
+    m_env_entry.size = static_cast<std::uint64_t>(st.st_size);
+    m_env_entry.mtime_ns = to_ns(st.st_mtim);
+    m_env_entry.ctime_ns = to_ns(st.st_ctim);
+    m_env_entry.inode = st.st_ino;
+    // Under a symlinked directory it travels with the link.
     for (std::size_t slash = rel->find('/'); slash != std::string::npos;
          slash = rel->find('/', slash + 1)) {
-      std::string dir = rel->substr(0, slash);
-      if (have.count(dir) == 0) {
-        Entry d;
-        d.path = dir;
-        d.kind = EntryKind::directory;
-        m_entries.push_back(d);
+      if (::lstat((m_options.root / rel->substr(0, slash)).c_str(), &st) != 0 ||
+          !S_ISDIR(st.st_mode)) {
+        return;
       }
     }
+    m_env_file = *rel;
+  }
+
+  // The part of the env file's path below `rel_dir`, when it is below.
+  std::optional<std::string_view> env_below(const std::string& rel_dir) const {
+    if (!m_env_file) {
+      return std::nullopt;
+    }
+    std::string_view env = *m_env_file;
+    if (rel_dir.empty()) {
+      return env;
+    }
+    if (env.size() > rel_dir.size() + 1 && util::starts_with(env, rel_dir) &&
+        env[rel_dir.size()] == '/') {
+      return env.substr(rel_dir.size() + 1);
+    }
+    return std::nullopt;
+  }
+
+  // In a directory on the env file's way: the env file, or the next
+  // directory towards it when the rules leave that one out.
+  void add_env_items(const std::string& rel_dir, std::vector<Item>& items) const {
+    auto rest = env_below(rel_dir);
+    if (!rest) {
+      return;
+    }
+    std::size_t slash = rest->find('/');
+    Item item;
+    item.name = rest->substr(0, slash);
+    if (slash == std::string_view::npos) {
+      item.kind = EntryKind::secret;
+      item.size = m_env_entry.size;
+      item.mtime_ns = m_env_entry.mtime_ns;
+      item.ctime_ns = m_env_entry.ctime_ns;
+      item.inode = m_env_entry.inode;
+      items.push_back(item);
+      return;
+    }
+    for (const auto& i : items) {
+      if (i.name == item.name && i.visit == Item::Visit::contents) {
+        return; // walked anyway
+      }
+    }
+    item.kind = EntryKind::directory;
+    items.push_back(item);
+    item.visit = Item::Visit::env_path;
+    items.push_back(item);
+  }
+
+  // Below a directory the rules leave out: only the way to the env file.
+  void walk_env_path(const std::string& rel_dir) {
+    std::string_view rest = *env_below(rel_dir);
+    std::size_t slash = rest.find('/');
+    if (slash == std::string_view::npos) {
+      Entry e = m_env_entry;
+      m_visit(std::move(e));
+      return;
+    }
+    Entry d;
+    d.path = join(rel_dir, rest.substr(0, slash));
+    d.kind = EntryKind::directory;
+    std::string next = d.path;
+    m_visit(std::move(d));
+    walk_env_path(next);
   }
 
   const ScanOptions& m_options;
+  const std::function<void(Entry&&)>& m_visit;
   std::set<std::string> m_excluded;
   std::vector<Frame> m_frames;
   IgnoreList m_info_exclude;
   std::string m_prefix;
-  std::vector<Entry> m_entries;
+  std::optional<std::string> m_env_file; ///< root-relative, when it is to be synced
+  Entry m_env_entry;                     ///< the env file, as synced
 };
 
 } // namespace
@@ -371,8 +498,16 @@ bool is_builtin_excluded(std::string_view name, bool is_dir) {
   return is_dir && (name == "__pycache__" || name == ".venv" || name == "node_modules");
 }
 
+void scan_tree(const ScanOptions& options, const std::function<void(Entry&&)>& visit) {
+  Scanner(options, visit).run();
+}
+
 std::vector<Entry> scan_tree(const ScanOptions& options) {
-  return Scanner(options).run();
+  std::vector<Entry> entries;
+  scan_tree(options, [&](Entry&& e) { entries.push_back(std::move(e)); });
+  std::sort(entries.begin(), entries.end(),
+            [](const Entry& a, const Entry& b) { return a.path < b.path; });
+  return entries;
 }
 
 } // namespace tccp::sync

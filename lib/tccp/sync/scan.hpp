@@ -4,6 +4,7 @@
 /// metadata; contents are hashed later (index.hpp).
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -56,6 +57,10 @@ struct ScanOptions {
 /// special files (sockets, fifos) are skipped. Throws Error(failed) when the
 /// root is not a readable directory.
 std::vector<Entry> scan_tree(const ScanOptions& options);
+
+/// The same tree handed to `visit` one entry at a time, in the order of the
+/// manifest (manifest_less), as it is walked: nothing of the tree is held.
+void scan_tree(const ScanOptions& options, const std::function<void(Entry&&)>& visit);
 
 /// The name git and tccp never descend into or sync.
 bool is_builtin_excluded(std::string_view name, bool is_dir);

@@ -58,51 +58,74 @@ std::string cluster_key(const std::string& host, const std::string& user, int po
   return safe_component(host) + "-" + sha256_hex(id).substr(0, 12);
 }
 
-std::optional<RemoteState> load_remote_state(const fs::path& file, bool* corrupt_out) {
-  auto text = util::read_file_if_exists(file);
-  if (!text) {
+void set_aside_remote_state(const fs::path& file) {
+  std::error_code ec;
+  fs::rename(file, file.string() + ".corrupt", ec);
+}
+
+std::optional<RemoteState> read_remote_state_head(util::LineReader& in) {
+  std::string_view line;
+  bool terminated = false;
+  if (!in.next(&line, &terminated) || !terminated ||
+      line != state_header.substr(0, state_header.size() - 1)) {
     return std::nullopt;
   }
-  auto corrupt = [&]() -> std::optional<RemoteState> {
-    std::error_code ec;
-    fs::rename(file, file.string() + ".corrupt", ec);
-    if (corrupt_out != nullptr) {
-      *corrupt_out = true;
-    }
-    return std::nullopt;
-  };
-  std::string_view rest = *text;
-  if (!util::starts_with(rest, state_header)) {
-    return corrupt();
-  }
-  rest.remove_prefix(state_header.size());
   RemoteState st;
-  for (const char* key : {"digest ", "allocation "}) {
-    std::size_t nl = rest.find('\n');
-    if (nl == std::string_view::npos || !util::starts_with(rest, key)) {
-      return corrupt();
+  for (std::string_view key : {"digest ", "allocation "}) {
+    if (!in.next(&line, &terminated) || !terminated || !util::starts_with(line, key)) {
+      return std::nullopt;
     }
-    std::string value(rest.substr(std::string_view(key).size(), nl - std::string_view(key).size()));
-    (std::string_view(key) == "digest " ? st.digest : st.allocation_id) = value;
-    rest.remove_prefix(nl + 1);
-  }
-  try {
-    st.manifest = Manifest::parse(rest);
-  } catch (const Error&) {
-    return corrupt();
-  }
-  if (st.manifest.digest() != st.digest) {
-    return corrupt();
+    (key == "digest " ? st.digest : st.allocation_id) = line.substr(key.size());
   }
   return st;
 }
 
-void save_remote_state(const fs::path& file, const RemoteState& state) {
-  std::string out(state_header);
-  out += "digest " + state.digest + "\n";
-  out += "allocation " + state.allocation_id + "\n";
-  out += state.manifest.text();
-  util::atomic_write_file(file, out, 0600);
+std::optional<RemoteState> load_remote_state(const fs::path& file, bool* corrupt_out) {
+  util::LineReader in(file);
+  if (!in.is_open()) {
+    return std::nullopt;
+  }
+  auto st = read_remote_state_head(in);
+  if (!st) {
+    set_aside_remote_state(file);
+    if (corrupt_out != nullptr) {
+      *corrupt_out = true;
+    }
+  }
+  return st;
+}
+
+namespace {
+// The digest is written last, in its place in the head.
+constexpr std::string_view digest_key = "digest ";
+constexpr std::size_t digest_size = 64;
+} // namespace
+
+StateDraft::StateDraft(fs::path file, const std::string& allocation_id,
+                       std::optional<std::uint64_t> old_body) {
+  std::string head(state_header);
+  head += digest_key;
+  head.append(digest_size, '0');
+  head += "\nallocation " + allocation_id + "\n";
+  m_rewrite = std::make_unique<LineRewrite>(std::move(file), std::move(head), old_body);
+}
+
+StateDraft::~StateDraft() = default;
+
+bool StateDraft::keep(std::uint64_t start, std::uint64_t end) {
+  return m_rewrite->keep(start, end);
+}
+
+void StateDraft::write(std::string_view line) {
+  m_rewrite->write(line);
+}
+
+void StateDraft::commit(const std::string& digest) {
+  if (digest.size() != digest_size) {
+    throw Error(ExitCode::internal, "a tree digest of " + std::to_string(digest.size()) + " bytes");
+  }
+  m_rewrite->patch(state_header.size() + digest_key.size(), digest);
+  m_rewrite->commit();
 }
 
 } // namespace tccp::sync

@@ -98,9 +98,9 @@ void TarWriter::add_bytes(const std::string& name, std::string_view data, unsign
   }
 }
 
-std::string TarWriter::add_file(const std::string& name, const std::filesystem::path& source,
-                                unsigned mode, std::int64_t mtime_s,
-                                const std::function<void(std::uint64_t)>& on_bytes) {
+Sha256Digest TarWriter::add_file(const std::string& name, const std::filesystem::path& source,
+                                 unsigned mode, std::int64_t mtime_s,
+                                 const std::function<void(std::uint64_t)>& on_bytes) {
   int fd = ::open(source.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) {
     throw Error(ExitCode::failed, "cannot read '" + source.string() + "': " + std::strerror(errno));
@@ -156,7 +156,7 @@ std::string TarWriter::add_file(const std::string& name, const std::filesystem::
     }
   }
   ::close(fd);
-  return h.hex_digest();
+  return h.digest();
 }
 
 void TarWriter::add_symlink(const std::string& name, const std::string& target) {

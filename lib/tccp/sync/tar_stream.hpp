@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "tccp/sync/hash.hpp"
+
 namespace tccp::sync {
 
 class TarWriter {
@@ -27,9 +29,9 @@ public:
   /// sent, so the caller can notice a file that changed since it was hashed.
   /// `on_bytes` is called as content goes out. Throws Error(failed) when the
   /// source cannot be read.
-  std::string add_file(const std::string& name, const std::filesystem::path& source, unsigned mode,
-                       std::int64_t mtime_s,
-                       const std::function<void(std::uint64_t)>& on_bytes = {});
+  Sha256Digest add_file(const std::string& name, const std::filesystem::path& source, unsigned mode,
+                        std::int64_t mtime_s,
+                        const std::function<void(std::uint64_t)>& on_bytes = {});
 
   void add_symlink(const std::string& name, const std::string& target);
   void add_directory(const std::string& name, unsigned mode = 0755);
