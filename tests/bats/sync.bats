@@ -271,3 +271,44 @@ hint: add '/host' to .tccpignore, or replace the link by a copy; data directorie
     [ "$rss" -lt 65536 ] || { echo "pull max RSS ${rss} KiB"; return 1; }
     cmp output/main/latest/huge.bin "$REMOTE/projects/proj/runs/big/output/huge.bin"
 }
+
+# make_links FROM TO: files FROM..TO-1 (100 a directory), hard links to one
+# empty file: cheap to make, pushed as files. Every file is then settled in
+# the past, so that a push finds each one in the index.
+make_links() {
+    python3 - "$1" "$2" <<'PY'
+import os, sys
+for i in range(int(sys.argv[1]), int(sys.argv[2])):
+    d = "src/d%03d" % (i // 100)
+    os.makedirs(d, exist_ok=True)
+    os.link("empty", "%s/f%05d.py" % (d, i))
+PY
+    touch -d '1 hour ago' empty main.py tccp.yaml
+}
+
+# noop_rss: $rss, the max RSS (KiB) of a push that finds nothing to do.
+noop_rss() {
+    run -0 --separate-stderr /usr/bin/time -f 'maxrss_kb=%M' tccp-sync push
+    assert_equal "$(jq -r '[.data.sync.files_sent, .data.sync.files_hashed] | @tsv' <<<"$output")" \
+        "$(printf '0\t0')"
+    rss=$(sed -n 's/^maxrss_kb=//p' <<<"$stderr")
+}
+
+@test "sync: a push of an unchanged project needs no more memory for 5,000 files than for 500" {
+    : >empty
+    make_links 0 500
+    run -0 --separate-stderr tccp-sync push
+    noop_rss
+    small=$rss
+    make_links 500 5000
+    run -0 --separate-stderr tccp-sync push
+    assert_equal "$(jq -r .data.sync.files_total <<<"$output")" 5003
+    noop_rss
+    large=$rss
+    # Nothing of the tree is held: not a file's manifest line, index record
+    # or path (together 1.8 KiB a file once: 8 MiB more here).
+    [ $((large - small)) -lt 1024 ] || {
+        echo "max RSS ${small} KiB at 500 files, ${large} KiB at 5,000"
+        return 1
+    }
+}
