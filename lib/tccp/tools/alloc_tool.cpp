@@ -488,15 +488,6 @@ int alloc_main(int argc, char** argv) {
   return cli::run_main(
       "tccp-alloc", "find, create, list and release SLURM allocations", argc, argv,
       [](CLI::App& app, cli::Common&) {
-        // Common flags (--json, -q) also after the subcommand.
-        struct Fallthrough {
-          CLI::App& app;
-          ~Fallthrough() {
-            for (auto* sub : app.get_subcommands({})) {
-              sub->fallthrough();
-            }
-          }
-        } fallthrough{app};
         cli::add_command(
             app, "ensure", "read a job document, add a running allocation for it (reused or new)",
             [](cli::Context& ctx) {

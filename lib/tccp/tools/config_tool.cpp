@@ -262,7 +262,6 @@ int config_main(int argc, char** argv) {
         app.add_option("-C", options.directory,
                        "Run in DIR (the project is the nearest DIR or parent with tccp.yaml)")
             ->type_name("DIR");
-        app.fallthrough();
         app.footer(
             "tccp-config reads tccp.yaml (in DIR or the nearest parent directory holding one)\n"
             "and $TCCP_HOME/config.yaml (default ~/.tccp/config.yaml). Each value comes from,\n"
