@@ -237,12 +237,10 @@ int cluster(cli::Context& ctx) {
     std::vector<std::vector<std::string>> rows{{"FIELD", "VALUE"}};
     for (const auto& [key, value] : env.data.items()) {
       std::string text;
-      if (value.is_null()) {
+      if (value.is_null() || (value.is_array() && value.empty())) {
         text = "-";
       } else if (value.is_string()) {
         text = value.get<std::string>();
-      } else if (value.is_array() && value.empty()) {
-        text = "-";
       } else {
         text = value.dump();
       }
