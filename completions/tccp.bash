@@ -221,7 +221,7 @@ complete -F _tccp_sync tccp-sync
 _tccp_describe_launch() {
     case $1 in
     '')
-        _tccp_cmds='start cancel restart jobs open info'
+        _tccp_cmds='start cancel restart jobs open ssh info'
         _tccp_opts='-h --help --version --json -q --quiet -v --verbose'
         _tccp_vopts=''
         _tccp_dopts=''
@@ -251,6 +251,12 @@ _tccp_describe_launch() {
         _tccp_dopts=''
         ;;
     open)
+        _tccp_cmds=''
+        _tccp_opts='-h --help'
+        _tccp_vopts=''
+        _tccp_dopts=''
+        ;;
+    ssh)
         _tccp_cmds=''
         _tccp_opts='-h --help'
         _tccp_vopts=''
@@ -458,7 +464,7 @@ _tccp() {
         fi
         ;;
     ssh)
-        _tccp_describe_connect ssh
+        _tccp_describe_launch ssh
         if [[ $cur == -* ]]; then
             mapfile -t COMPREPLY < <(compgen -W "$_tccp_opts" -- "$cur")
         else

@@ -7,7 +7,7 @@ packages="build-essential cmake pkg-config ninja-build
 libssh2-1-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libssl-dev
 libarchive-dev libedit-dev libgtest-dev googletest
 bats bats-assert bats-support shellcheck dash clang-format clang-tidy
-git rsync expect dtach tmux openssh-client python3 curl"
+git rsync expect dtach tmux openssh-client python3 curl zsh"
 
 missing=""
 for p in $packages; do

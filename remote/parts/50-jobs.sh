@@ -1253,6 +1253,33 @@ cmd_open() {
     exit $_rc
 }
 
+# cmd_node_shell PROJECT RUN [CMD...]: a login shell (or CMD, its words
+# joined as ssh joins them) on the run's node, inside its allocation (an
+# overlapping step sees the job's GPUs), in the user's home directory.
+cmd_node_shell() {
+    [ $# -ge 2 ] || usage_die "usage: node_shell PROJECT RUN [CMD...]"
+    jobs_setup
+    resolve_run "$1" "$2"
+    shift 2
+    _alloc=$(status_get "$RUN_DIR" alloc_id)
+    _node=$(status_get "$RUN_DIR" node)
+    if [ -z "$_alloc" ] || [ -z "$_node" ]; then
+        die "run '$RUN_ID' has no node yet"
+    fi
+    _pty=
+    if [ $# -eq 0 ]; then
+        set -- "${SHELL:-/bin/sh}" -l
+        _pty=--pty
+    else
+        set -- /bin/sh -c "$*"
+        [ -t 0 ] && _pty=--pty
+    fi
+    cd || die "no home directory"
+    # shellcheck disable=SC2086
+    exec srun --jobid="$_alloc" --overlap --nodes=1 --ntasks=1 --nodelist="$_node" \
+        --job-name="ssh:$RUN_ID" --quiet $_pty "$@"
+}
+
 # cmd_open_step RUNDIR: on the node: the run's environment, then a shell.
 cmd_open_step() {
     jobs_setup

@@ -1,7 +1,11 @@
 
 # --- main -------------------------------------------------------------------
 
-TCCP_HELPER_VERSION=${TCCP_HELPER_VERSION:-dev}
+# The version is in the installed file's name (ROOT/bin/tccp-remote-<hash>).
+case $0 in
+    */tccp-remote-*) TCCP_HELPER_VERSION=${0##*/tccp-remote-} ;;
+    *) TCCP_HELPER_VERSION=dev ;;
+esac
 [ $# -ge 2 ] || usage_die "usage: tccp-remote ROOT COMMAND [ARG...]"
 TCCP_ROOT=$1
 shift

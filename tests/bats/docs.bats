@@ -70,3 +70,26 @@ setup() {
     _tccp_config
     assert_equal "${COMPREPLY[*]}" "$BATS_TEST_TMPDIR/projdir"
 }
+
+@test "docs: the zsh completion completes commands, subcommands, options and dirs" {
+    command -v zsh >/dev/null || skip "zsh is not installed (make deps installs it)"
+    zsh -n "$TCCP_SOURCE_DIR/completions/_tccp"
+    # zsh's own _describe and _files are stood in for by ones that print
+    # what they were given to offer; the words are completed as zsh would.
+    cat >"$BATS_TEST_TMPDIR/complete.zsh" <<'ZSH'
+_describe() { local n=${@[-1]}; print -r -- "offer ${(j: :)${(@)${(P)n}%%:*}}" }
+_files() { print -r -- "files $*" }
+complete_words() { service=$1; words=("$@"); CURRENT=$#; source "$TCCP_SOURCE_DIR/completions/_tccp" }
+complete_words tccp reg
+complete_words tccp config resolve --sh
+complete_words tccp-config -C ''
+complete_words tccp-launch ''
+complete_words tccp view ''
+ZSH
+    run -0 zsh -f "$BATS_TEST_TMPDIR/complete.zsh"
+    [[ "${lines[0]}" == "offer "*" register "* ]]
+    [[ "${lines[1]}" == "offer "*" --show-origin"* ]]
+    assert_equal "${lines[2]}" "files -/"
+    [[ "${lines[3]}" == "offer start cancel restart "* ]]
+    assert_equal "${lines[4]}" "files "
+}

@@ -120,10 +120,18 @@ print(json.dumps(v) if isinstance(v,(list,dict)) else v)' "$1" "$2"
   assert_output ""
 }
 
-@test "jobs: cancel while it runs; the program's output stops there" {
+@test "jobs: ssh reaches the running job's node; cancel while it runs stops the program" {
   local id
   id=$(start tick)
   wait_until 30 log_has "$id" "tick 5"
+  run -0 --separate-stderr tccp ssh tick hostname </dev/null
+  assert_output "$(run_field "$id" node)"
+  run -0 --separate-stderr tccp ssh "$id" cat /proc/sys/kernel/hostname </dev/null
+  assert_output "$(run_field "$id" node)"
+  # On a terminal, through a pty; the step is in the allocation.
+  run -0 script -qec "tccp ssh tick 'tty >/dev/null && echo \$SLURM_JOB_ID'" /dev/null
+  # (srun --pty's NUL comes back as the terminal's echo "^@", as over ssh -t)
+  assert_equal "$(printf '%s' "$output" | tr -d '\r' | sed 's/^\(\^@\)*//')" "$(run_field "$id" alloc_id)"
   run -0 --separate-stderr tccp-launch --json cancel tick </dev/null
   [[ "$output" == *"\"id\":\"$id\""* ]]
   [[ "$output" == *'"state":"cancelled"'* ]]

@@ -92,14 +92,14 @@ tree() { printf '%s\n' "$REMOTE/projects/proj/tree"; }
     cmp big.bin "$(tree)/big.bin"
 }
 
-@test "e2e-sync: a run's snapshot is unchanged by a later push; its output comes back" {
+@test "e2e-sync: a run's snapshot is unchanged by a later push; 1 GB and 1,000 files of output come back intact" {
     printf 'v1\n' >model.py
     run -0 --separate-stderr tccp-sync push
     run -0 --separate-stderr tccp-sync snapshot --run r1 --job main
     printf 'v2\n' >model.py
     run -0 --separate-stderr tccp-sync push
     [ "$(cat "$REMOTE/projects/proj/runs/r1/model.py")" = v1 ]
-    cluster_xu login sh -c "mkdir -p '$REMOTE/projects/proj/runs/r1/output/many' && cd '$REMOTE/projects/proj/runs/r1/output' && head -c 200000000 /dev/urandom >big.bin && for i in \$(seq 1 1000); do echo \$i >many/\$i.txt; done"
+    cluster_xu login sh -c "mkdir -p '$REMOTE/projects/proj/runs/r1/output/many' && cd '$REMOTE/projects/proj/runs/r1/output' && head -c 1073741824 /dev/urandom >big.bin && for i in \$(seq 1 1000); do echo \$i >many/\$i.txt; done"
     run -0 --separate-stderr tccp-sync pull main
     assert_equal "$(jq -r .data.pulled.files_fetched <<<"$output")" 1001
     cmp output/main/latest/big.bin "$REMOTE/projects/proj/runs/r1/output/big.bin"

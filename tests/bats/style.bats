@@ -11,7 +11,7 @@ setup() {
 
 @test "style: C++ sources are formatted (make format)" {
     command -v clang-format >/dev/null || skip "clang-format is not installed"
-    run -0 sh -c "find lib cmd tests/unit -name '*.cpp' -o -name '*.hpp' | xargs clang-format --dry-run -Werror 2>&1 | grep -m 20 'warning:'; exit 0"
+    run -0 sh -c "find lib cmd tests/unit -name '*.cpp' -o -name '*.hpp' | xargs clang-format --dry-run -Werror 2>&1 | grep -m 20 'clang-format-violations'; exit 0"
     assert_output ""
 }
 

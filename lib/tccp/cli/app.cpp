@@ -102,6 +102,9 @@ int run_main(const std::string& tool, const std::string& summary, int argc, char
   app.add_flag("--json", common.json, "Print JSON on stdout even on a terminal");
   app.add_flag("-q,--quiet", common.quiet, "No progress messages on stderr");
   app.add_flag("-v,--verbose", common.verbose, "More detail on stderr");
+  // The common flags work after a subcommand too (`tccp-alloc list --json`):
+  // every subcommand inherits fallthrough from the tool's app.
+  app.fallthrough();
   bool want_describe = false;
   app.add_flag("--describe", want_describe, "Describe the flag table as JSON")->group("");
   Context ctx(tool, common);

@@ -105,7 +105,7 @@ const std::vector<Verb>& verbs() {
       simple("output", "open a job's output in $EDITOR", "tccp-logs", {"output"}),
       simple("initlogs", "show a job's initialization log", "tccp-logs", {"init"}),
       simple("open", "shell on the job's node, in its environment", "tccp-launch", {"open"}),
-      simple("ssh", "shell or command on a compute node: ssh NODE [cmd]", "tccp-connect", {"ssh"}),
+      simple("ssh", "shell or command on a job's node: ssh [job] [cmd]", "tccp-launch", {"ssh"}),
       simple("exec", "run a command on the login node", "tccp-connect", {"exec"}),
       simple("clusterssh", "interactive shell on the login node", "tccp-connect", {"shell"}),
       simple("status", "connection and project state", "tccp-connect", {"status"}),

@@ -164,7 +164,7 @@ int repl_main() {
       break;
     }
     std::string line = util::trim(raw);
-    std::free(raw);
+    std::free(raw); // NOLINT(cppcoreguidelines-no-malloc): readline allocates with malloc
     if (line.empty()) {
       continue;
     }

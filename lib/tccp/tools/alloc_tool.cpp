@@ -57,8 +57,7 @@ std::string describe_request(const slurm::ResourceRequest& r) {
 // terminal, a new line on each change of reason otherwise.
 class WaitDisplay {
 public:
-  WaitDisplay(const term::Printer& printer, bool quiet)
-      : m_printer(printer), m_quiet(quiet), m_tty(util::is_terminal(STDERR_FILENO)) {}
+  explicit WaitDisplay(bool quiet) : m_quiet(quiet), m_tty(util::is_terminal(STDERR_FILENO)) {}
 
   void show(const std::string& id, long long elapsed, const std::string& state,
             const std::string& reason) {
@@ -90,7 +89,6 @@ public:
   WaitDisplay& operator=(const WaitDisplay&) = delete;
 
 private:
-  const term::Printer& m_printer;
   bool m_quiet;
   bool m_tty;
   bool m_open = false;
@@ -110,7 +108,7 @@ WaitOutcome follow_wait(remote::Remote& remote, const std::string& root, const s
                         const std::vector<std::string>& args, const term::Printer& printer,
                         bool quiet, std::string* err_text, int* exit_code) {
   WaitOutcome out;
-  WaitDisplay display(printer, quiet);
+  WaitDisplay display(quiet);
   std::string buffer;
   std::string current_id = args.empty() ? "" : args.front();
   auto on_line = [&](const std::string& line) {
@@ -488,15 +486,6 @@ int alloc_main(int argc, char** argv) {
   return cli::run_main(
       "tccp-alloc", "find, create, list and release SLURM allocations", argc, argv,
       [](CLI::App& app, cli::Common&) {
-        // Common flags (--json, -q) also after the subcommand.
-        struct Fallthrough {
-          CLI::App& app;
-          ~Fallthrough() {
-            for (auto* sub : app.get_subcommands({})) {
-              sub->fallthrough();
-            }
-          }
-        } fallthrough{app};
         cli::add_command(
             app, "ensure", "read a job document, add a running allocation for it (reused or new)",
             [](cli::Context& ctx) {

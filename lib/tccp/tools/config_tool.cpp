@@ -237,12 +237,10 @@ int cluster(cli::Context& ctx) {
     std::vector<std::vector<std::string>> rows{{"FIELD", "VALUE"}};
     for (const auto& [key, value] : env.data.items()) {
       std::string text;
-      if (value.is_null()) {
+      if (value.is_null() || (value.is_array() && value.empty())) {
         text = "-";
       } else if (value.is_string()) {
         text = value.get<std::string>();
-      } else if (value.is_array() && value.empty()) {
-        text = "-";
       } else {
         text = value.dump();
       }
@@ -262,7 +260,6 @@ int config_main(int argc, char** argv) {
         app.add_option("-C", options.directory,
                        "Run in DIR (the project is the nearest DIR or parent with tccp.yaml)")
             ->type_name("DIR");
-        app.fallthrough();
         app.footer(
             "tccp-config reads tccp.yaml (in DIR or the nearest parent directory holding one)\n"
             "and $TCCP_HOME/config.yaml (default ~/.tccp/config.yaml). Each value comes from,\n"

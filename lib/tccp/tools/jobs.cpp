@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "tccp/config/project.hpp"
-#include "tccp/generated/remote_helper.hpp"
+#include "tccp/remote/helper.hpp"
 #include "tccp/slurm/duration.hpp"
 #include "tccp/util/fs.hpp"
 #include "tccp/util/strings.hpp"
@@ -24,33 +24,6 @@
 namespace tccp::tools {
 
 namespace {
-constexpr int helper_missing_status = 127;
-constexpr std::string_view helper_missing_marker = "tccp-helper-missing";
-
-bool helper_missing(const remote::ExecResult& r) {
-  return r.exit_code == helper_missing_status &&
-         r.err.find(helper_missing_marker) != std::string::npos;
-}
-
-std::string helper_file(const std::string& root) {
-  return remote_root_word(root) + "/bin/tccp-remote-" + std::string(generated::remote_helper_hash);
-}
-
-// Installs this build's helper under ROOT/bin (atomically: temp + rename).
-void install_helper(remote::Remote& remote, const std::string& root) {
-  std::string dir = remote_root_word(root) + "/bin";
-  std::string tmp = dir + "/.tccp-remote-" + std::string(generated::remote_helper_hash) + ".$$";
-  std::string cmd = "umask 077 && mkdir -p " + dir + " && cat >" + tmp + " && chmod 700 " + tmp +
-                    " && mv -f " + tmp + " " + helper_file(root);
-  auto r = remote.run(cmd, generated::remote_helper_script);
-  if (r.exit_code != 0) {
-    throw Error(ExitCode::failed,
-                "cannot install tccp's helper under '" + root +
-                    "' on the cluster: " + util::trim(r.err),
-                "check that remote_root in the cluster profile is writable");
-  }
-}
-
 proto::Json json_str(const std::string& s) {
   return s.empty() ? proto::Json(nullptr) : proto::Json(s);
 }
@@ -63,75 +36,21 @@ proto::Json json_int(const std::string& s) {
 }
 } // namespace
 
-std::string remote_root_word(const std::string& root) {
-  if (root == "~") {
-    return "\"$HOME\"";
-  }
-  if (util::starts_with(root, "~/")) {
-    return "\"$HOME\"/" + util::shell_quote(root.substr(2));
-  }
-  return util::shell_quote(root);
-}
-
-std::string helper_command(const std::string& root, const std::string& command,
-                           const std::vector<std::string>& args) {
-  std::string h = helper_file(root);
-  std::string call = "exec " + h + " " + remote_root_word(root) + " " + util::shell_quote(command);
-  if (!args.empty()) {
-    call += " " + util::shell_join(args);
-  }
-  return "if [ -x " + h +
-         " ]; then TCCP_HELPER_VERSION=" + std::string(generated::remote_helper_hash) + " " + call +
-         "; fi; echo " + std::string(helper_missing_marker) + " >&2; exit " +
-         std::to_string(helper_missing_status);
-}
-
-remote::ExecResult call_helper(remote::Remote& remote, const std::string& root,
-                               const std::string& command, const std::vector<std::string>& args,
-                               std::string_view stdin_data) {
-  auto cmd = helper_command(root, command, args);
-  auto r = remote.run(cmd, stdin_data);
-  if (helper_missing(r)) {
-    install_helper(remote, root);
-    r = remote.run(cmd, stdin_data);
-  }
-  return r;
-}
-
 remote::ExecResult stream_helper(remote::Remote& remote, const std::string& root,
                                  const std::string& command, const std::vector<std::string>& args,
                                  const remote::Sink& on_stdout, const remote::Sink& on_stderr) {
-  auto cmd = helper_command(root, command, args);
-  for (int attempt = 0;; ++attempt) {
-    bool missing = false;
-    std::string err_head;
-    auto r = remote.stream(
-        cmd, [](const remote::StdinWriter&) {}, on_stdout,
-        [&](std::string_view d) {
-          // Hold back the marker of a missing helper; pass everything else.
-          if (attempt == 0 && err_head.size() < 64 &&
-              (err_head + std::string(d)).find(helper_missing_marker) != std::string::npos) {
-            missing = true;
-            return;
-          }
-          on_stderr(d);
-        });
-    if (attempt == 0 && missing && r.exit_code == helper_missing_status) {
-      install_helper(remote, root);
-      continue;
-    }
-    return r;
-  }
+  return remote::call_helper_stream(
+      remote, root, command, args, [](const remote::StdinWriter&) {}, on_stdout, on_stderr);
 }
 
 int interactive_helper(remote::Remote& remote, const std::string& root, const std::string& command,
                        const std::vector<std::string>& args) {
   // Install first (a cheap check) so the terminal session runs the helper.
-  auto probe = remote.run("[ -x " + helper_file(root) + " ]");
+  auto probe = remote.run("test -x " + remote::helper_path_word(root));
   if (probe.exit_code != 0) {
-    install_helper(remote, root);
+    remote::install_helper(remote, root);
   }
-  return remote.interactive(helper_command(root, command, args));
+  return remote.interactive(remote::helper_command(root, command, args));
 }
 
 std::string helper_message(const remote::ExecResult& result) {
@@ -460,6 +379,23 @@ Listing list_runs(remote::Remote& remote, const JobContext& context) {
     }
   }
   return listing;
+}
+
+const RunRecord& newest_live_run(const Listing& listing, const std::string& selector) {
+  const RunRecord* best = nullptr;
+  for (const auto& r : listing.runs) {
+    bool named = selector.empty() || r.get("job") == selector || r.id() == selector;
+    if (named && r.alive() && !r.get("node").empty() && (best == nullptr || r.id() > best->id())) {
+      best = &r;
+    }
+  }
+  if (best == nullptr) {
+    throw Error(ExitCode::failed,
+                selector.empty() ? "no run of this project is running"
+                                 : "no running run of '" + selector + "'",
+                "start one with 'tccp run " + (selector.empty() ? "<job>" : selector) + "'");
+  }
+  return *best;
 }
 
 void write_runs_cache(const std::string& project, const proto::Json& runs) {

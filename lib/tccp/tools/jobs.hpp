@@ -11,6 +11,7 @@
 
 #include "tccp/cli/app.hpp"
 #include "tccp/proto/envelope.hpp"
+#include "tccp/remote/helper.hpp"
 #include "tccp/remote/remote.hpp"
 #include "tccp/slurm/sacct.hpp"
 #include "tccp/slurm/squeue.hpp"
@@ -19,28 +20,16 @@ namespace tccp::tools {
 
 // --- the remote helper -------------------------------------------------------
 
-/// The remote root as a shell word: "~/x" becomes "$HOME"/x so that the
-/// remote shell expands the home directory; everything else is quoted.
-std::string remote_root_word(const std::string& root);
+/// Helper commands run through remote::call_helper (found by argument-
+/// dependent lookup from the tools); these add the streaming and terminal
+/// forms the job tools need.
 
-/// The command line that runs helper command `command` with `args` from
-/// ROOT/bin/tccp-remote-<hash>, or fails with status 127 and
-/// "tccp-helper-missing" on stderr when that version is not installed.
-std::string helper_command(const std::string& root, const std::string& command,
-                           const std::vector<std::string>& args);
-
-/// Runs a helper command (one round trip; one more, once per helper
-/// version, to install it).
-remote::ExecResult call_helper(remote::Remote& remote, const std::string& root,
-                               const std::string& command, const std::vector<std::string>& args,
-                               std::string_view stdin_data = {});
-
-/// Same, with the output handed to the sinks as it arrives.
+/// A helper command with its output handed to the sinks as it arrives.
 remote::ExecResult stream_helper(remote::Remote& remote, const std::string& root,
                                  const std::string& command, const std::vector<std::string>& args,
                                  const remote::Sink& on_stdout, const remote::Sink& on_stderr);
 
-/// Same, on a pseudo-terminal wired to ours; returns the exit status.
+/// A helper command on a pseudo-terminal wired to ours; returns its exit status.
 int interactive_helper(remote::Remote& remote, const std::string& root, const std::string& command,
                        const std::vector<std::string>& args);
 
@@ -142,6 +131,11 @@ std::vector<Verdict> judge_runs(Listing& listing);
 /// `jobs` for a project: one round trip (plus one to record verdicts, only
 /// when there are new ones). Returns the listing with the verdicts applied.
 Listing list_runs(remote::Remote& remote, const JobContext& context);
+
+/// The newest live run (initializing or running, with a node) of job or run
+/// id `selector` in a listing; any job's when `selector` is empty. Throws
+/// Error(failed) in words when there is none.
+const RunRecord& newest_live_run(const Listing& listing, const std::string& selector);
 
 /// Rewrites the local cache of the project's runs ($TCCP_HOME/projects/
 /// <project>/runs.json) from a listing. The cache is never the truth: it is

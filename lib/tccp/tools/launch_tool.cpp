@@ -1,11 +1,14 @@
 #include "tccp/tools/launch_tool.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 #include <unistd.h>
 
 #include "tccp/cli/app.hpp"
 #include "tccp/cli/dispatch.hpp"
+#include "tccp/config/project.hpp"
 #include "tccp/slurm/duration.hpp"
 #include "tccp/util/strings.hpp"
 #include "tccp/util/tty.hpp"
@@ -428,21 +431,60 @@ int restart_action(cli::Context& ctx, const LaunchOptions& opts) {
   }
   return cli::run_pipeline(argvs);
 }
+// `ssh [JOB] [CMD...]`: a terminal (or CMD) on the node of JOB's newest
+// live run, as a step of its allocation (no second login, and the step
+// sees the job's GPUs). The first word is the job when it names one of the
+// project's jobs or a run; otherwise every word is the command and the
+// newest live run of the project is meant.
+int ssh_action(const std::vector<std::string>& words) {
+  auto context = load_context("");
+  std::vector<std::string> names;
+  try {
+    auto global = config::load_global();
+    names = config::load_project(std::filesystem::current_path(), global).job_names();
+  } catch (const Error&) {
+    // No readable tccp.yaml here: runs can still be named by their ids.
+  }
+  auto remote = connect(context);
+  const auto listing = list_runs(*remote, context);
+  std::string selector;
+  std::vector<std::string> command = words;
+  if (!words.empty()) {
+    const std::string& first = words.front();
+    bool named = std::find(names.begin(), names.end(), first) != names.end() ||
+                 std::any_of(listing.runs.begin(), listing.runs.end(), [&](const RunRecord& r) {
+                   return r.id() == first || r.get("job") == first;
+                 });
+    if (named) {
+      selector = first;
+      command.erase(command.begin());
+    }
+  }
+  std::vector<std::string> args{context.project, newest_live_run(listing, selector).id()};
+  args.insert(args.end(), command.begin(), command.end());
+  if (at_terminal()) {
+    return interactive_helper(*remote, context.remote_root, "node_shell", args);
+  }
+  if (command.empty()) {
+    throw Error(ExitCode::usage, "a shell on the node needs a terminal",
+                "give a command: tccp ssh [job] CMD...");
+  }
+  auto r = stream_helper(
+      *remote, context.remote_root, "node_shell", args,
+      [](std::string_view d) {
+        std::cout.write(d.data(), static_cast<std::streamsize>(d.size())).flush();
+      },
+      [](std::string_view d) {
+        std::cerr.write(d.data(), static_cast<std::streamsize>(d.size())).flush();
+      });
+  return r.exit_code;
+}
 } // namespace
 
 int launch_main(int argc, char** argv) {
   static LaunchOptions opts;
   return cli::run_main(
       "tccp-launch", "start, cancel and inspect runs", argc, argv, [](CLI::App& app, cli::Common&) {
-        // Common flags (--json, -q) also after the subcommand.
-        struct Fallthrough {
-          CLI::App& app;
-          ~Fallthrough() {
-            for (auto* sub : app.get_subcommands({})) {
-              sub->fallthrough();
-            }
-          }
-        } fallthrough{app};
         auto* start = cli::add_command(app, "start",
                                        "read a job document with an allocation and start the run",
                                        [](cli::Context& ctx) { return start_action(ctx, opts); });
@@ -469,6 +511,13 @@ int launch_main(int argc, char** argv) {
                                         {context.project, opts.job});
             });
         open->add_option("job", opts.job, "a job name or run id (default: the newest run)");
+        static CLI::App* ssh = nullptr;
+        ssh = cli::add_command(app, "ssh",
+                               "ssh [JOB] [CMD...]: a terminal (or CMD) on the node of a job's "
+                               "running run (default: the newest)",
+                               [](cli::Context&) { return ssh_action(ssh->remaining()); });
+        ssh->prefix_command();
+        ssh->fallthrough(false);
         auto* info = cli::add_command(app, "info", "details of a run",
                                       [](cli::Context& ctx) { return info_action(ctx, opts); });
         info->add_option("job", opts.job, "a job name or run id (default: the newest run)");

@@ -284,15 +284,6 @@ int logs_main(int argc, char** argv) {
   return cli::run_main(
       "tccp-logs", "job output: logs, tail, follow, attach", argc, argv,
       [](CLI::App& app, cli::Common&) {
-        // Common flags (--json, -q) also after the subcommand.
-        struct Fallthrough {
-          CLI::App& app;
-          ~Fallthrough() {
-            for (auto* sub : app.get_subcommands({})) {
-              sub->fallthrough();
-            }
-          }
-        } fallthrough{app};
         auto job_option = [](CLI::App* cmd) {
           cmd->add_option("job", opts.job, "a job name (its newest run) or a run id");
         };

@@ -348,7 +348,6 @@ std::string plural(std::size_t n, const char* word) {
 }
 
 void add_spec_flags(CLI::App* cmd, Flags& f) {
-  cmd->fallthrough(); // --json, -q, -v after the subcommand reach the tool
   cmd->add_option("-C", f.dir, "Run as if started in this directory");
   cmd->add_option("--project", f.project, "Project name (default: the directory's name)");
   cmd->add_option("--env", f.env_file, "Env file, synced even when ignored (default .env)");

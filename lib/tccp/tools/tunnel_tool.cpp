@@ -84,24 +84,6 @@ bool copy_some(int from, int to) {
   return true;
 }
 
-// The node of the newest live run of `job`.
-std::string find_node(remote::Remote& remote, const JobContext& context, std::string* run_id) {
-  auto listing = list_runs(remote, context);
-  const RunRecord* best = nullptr;
-  for (const auto& r : listing.runs) {
-    if ((r.get("job") == context.job || r.id() == context.job) && r.alive() &&
-        !r.get("node").empty() && (best == nullptr || r.id() > best->id())) {
-      best = &r;
-    }
-  }
-  if (best == nullptr) {
-    throw Error(ExitCode::failed, "no running run of '" + context.job + "' to forward ports to",
-                "start it with 'tccp run " + context.job + "'");
-  }
-  *run_id = best->id();
-  return best->get("node");
-}
-
 bool run_alive(remote::Remote& remote, const JobContext& context, const std::string& run_id) {
   auto listing = list_runs(remote, context);
   for (const auto& r : listing.runs) {
@@ -130,8 +112,10 @@ int tunnel(cli::Context& ctx, const std::string& job, std::vector<int> ports) {
                 "add 'ports: [6006]' to it in tccp.yaml, or give -p PORT");
   }
   auto remote = connect(context);
-  std::string run_id;
-  std::string node = find_node(*remote, context, &run_id);
+  const auto listing = list_runs(*remote, context);
+  const RunRecord& run = newest_live_run(listing, context.job);
+  const std::string run_id = run.id();
+  const std::string node = run.get("node");
   std::vector<Listener> listeners;
   for (int p : ports) {
     listeners.push_back({listen_on(p), p});

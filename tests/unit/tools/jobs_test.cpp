@@ -5,20 +5,6 @@
 using namespace tccp;
 using namespace tccp::tools;
 
-TEST(RemoteRoot, TildeBecomesHomeAndTheRestIsQuoted) {
-  EXPECT_EQ(remote_root_word("~/.tccp"), "\"$HOME\"/.tccp");
-  EXPECT_EQ(remote_root_word("~"), "\"$HOME\"");
-  EXPECT_EQ(remote_root_word("~/my dir/$x"), "\"$HOME\"/'my dir/$x'");
-  EXPECT_EQ(remote_root_word("/scratch/it's"), "'/scratch/it'\\''s'");
-}
-
-TEST(HelperCommand, RunsTheVersionedHelperOrSaysItIsMissing) {
-  auto cmd = helper_command("~/.tccp", "logs", {"my proj", "", "tail", "30"});
-  EXPECT_NE(cmd.find("\"$HOME\"/.tccp/bin/tccp-remote-"), std::string::npos);
-  EXPECT_NE(cmd.find(" logs 'my proj' '' tail 30"), std::string::npos);
-  EXPECT_NE(cmd.find("tccp-helper-missing"), std::string::npos);
-}
-
 TEST(RunId, JobTimestampAndRandomSuffix) {
   auto id = make_run_id("train", 1796307754); // 2026-12-03T14:22:34Z
   EXPECT_EQ(id.substr(0, 23), "train-20261203T142234Z-");
