@@ -56,11 +56,17 @@ void atomic_write_file(const std::filesystem::path& path, std::string_view conte
   out.commit();
 }
 
+namespace {
+// A temp file's name template, beside `path`.
+std::string temp_template(const std::filesystem::path& path) {
+  auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+  return (dir / ("." + path.filename().string() + ".XXXXXX")).string();
+}
+} // namespace
+
 AtomicFileWriter::AtomicFileWriter(std::filesystem::path path, unsigned mode)
-    : m_path(std::move(path)), m_mode(mode) {
-  auto dir = m_path.parent_path().empty() ? std::filesystem::path(".") : m_path.parent_path();
-  m_tmp = (dir / ("." + m_path.filename().string() + ".XXXXXX")).string();
-  m_fd = ::mkstemp(m_tmp.data());
+    : m_path(std::move(path)), m_tmp(temp_template(m_path)), m_mode(mode),
+      m_fd(::mkstemp(m_tmp.data())) {
   if (m_fd < 0) {
     throw_errno("cannot create a temp file for", m_path);
   }
@@ -126,8 +132,8 @@ void AtomicFileWriter::commit() {
   }
 }
 
-LineReader::LineReader(const std::filesystem::path& path) : m_path(path) {
-  m_fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+LineReader::LineReader(const std::filesystem::path& path)
+    : m_fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC)), m_path(path) {
   if (m_fd < 0 && errno != ENOENT) {
     throw_errno("cannot read", path);
   }
