@@ -21,24 +21,11 @@ std::optional<std::string> project_relative(const std::string& path) {
   if (path.empty() || path.front() == '/') {
     return std::nullopt;
   }
-  std::vector<std::string> parts;
-  for (const auto& part : util::split(path, '/')) {
-    if (part.empty() || part == ".") {
-      continue;
-    }
-    if (part == "..") {
-      if (parts.empty()) {
-        return std::nullopt;
-      }
-      parts.pop_back();
-      continue;
-    }
-    parts.push_back(part);
-  }
-  if (parts.empty()) {
+  auto normal = normalise(path);
+  if (!normal || normal->empty()) {
     return std::nullopt;
   }
-  return util::join(parts, "/");
+  return normal;
 }
 
 std::string project_target(const std::string& project) {

@@ -59,26 +59,6 @@ std::optional<std::string> read_ignore_file(const fs::path& path) {
   return text;
 }
 
-// Lexically normalises a '/'-separated path ("a/./b/../c" -> "a/c"); returns
-// nullopt when ".." climbs above the start.
-std::optional<std::string> normalise(std::string_view path) {
-  std::vector<std::string> parts;
-  for (const auto& part : util::split(path, '/')) {
-    if (part.empty() || part == ".") {
-      continue;
-    }
-    if (part == "..") {
-      if (parts.empty()) {
-        return std::nullopt;
-      }
-      parts.pop_back();
-      continue;
-    }
-    parts.push_back(part);
-  }
-  return util::join(parts, "/");
-}
-
 // The git directory of the repository at `top` (`.git` or a gitfile).
 std::optional<fs::path> git_dir_of(const fs::path& top) {
   fs::path dot_git = top / ".git";
@@ -508,6 +488,24 @@ std::vector<Entry> scan_tree(const ScanOptions& options) {
   std::sort(entries.begin(), entries.end(),
             [](const Entry& a, const Entry& b) { return a.path < b.path; });
   return entries;
+}
+
+std::optional<std::string> normalise(std::string_view path) {
+  std::vector<std::string> parts;
+  for (const auto& part : util::split(path, '/')) {
+    if (part.empty() || part == ".") {
+      continue;
+    }
+    if (part == "..") {
+      if (parts.empty()) {
+        return std::nullopt;
+      }
+      parts.pop_back();
+      continue;
+    }
+    parts.push_back(part);
+  }
+  return util::join(parts, "/");
 }
 
 } // namespace tccp::sync

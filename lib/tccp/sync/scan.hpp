@@ -65,4 +65,8 @@ void scan_tree(const ScanOptions& options, const std::function<void(Entry&&)>& v
 /// The name git and tccp never descend into or sync.
 bool is_builtin_excluded(std::string_view name, bool is_dir);
 
+/// Lexically normalises a '/'-separated relative path ("a/./b/../c" ->
+/// "a/c"); nullopt when ".." climbs above the start.
+std::optional<std::string> normalise(std::string_view path);
+
 } // namespace tccp::sync
