@@ -83,8 +83,8 @@ TEST(ConfigErrors, BadValues) {
   expect_error("output: /tmp/out\n",
                "tccp.yaml:1:9: output: '/tmp/out' is not relative to the project, expected a "
                "path inside the project (e.g. output)");
-  expect_error("cache: ../shared\n",
-               "tccp.yaml:1:8: cache: '../shared' is outside the project, expected a path "
+  expect_error("cache: ../elsewhere\n",
+               "tccp.yaml:1:8: cache: '../elsewhere' is outside the project, expected a path "
                "inside the project (e.g. cache)");
   expect_error("args: \"--name 'oops\"\n",
                "tccp.yaml:1:7: args: '--name 'oops' has an unterminated quote, expected a string "
