@@ -21,22 +21,8 @@ setup() {
   common_setup
   export TCCP_HOME="$BATS_FILE_TMPDIR/tccp-home"
   P="$BATS_FILE_TMPDIR/proj"
-  if [ ! -f "$TCCP_HOME/config.yaml" ]; then
-    mkdir -p "$TCCP_HOME"
-    chmod 700 "$TCCP_HOME"
-    cat >"$TCCP_HOME/config.yaml" <<YAML
-cluster:
-  host: $TCCP_CLUSTER_HOST
-  port: $TCCP_CLUSTER_PORT
-  user: $TCCP_CLUSTER_USER
-  known_hosts: $TCCP_CLUSTER_KNOWN_HOSTS
-  askpass: $TCCP_CLUSTER_ASKPASS
-  pip_index: $TCCP_CLUSTER_PIP_INDEX
-  system_site_packages: true
-  python: $TCCP_CLUSTER_PYTHON
-  remote_root: ~/.tccp-e2e-jobs
-  alloc_idle_timeout: 5m
-YAML
+  e2e_profile '~/.tccp-e2e-jobs' 'alloc_idle_timeout: 5m'
+  if [ ! -d "$P" ]; then
     mkdir -p "$P"
     cp -R "$TCCP_SOURCE_DIR/tests/bats/fixtures/jobs-project/." "$P/"
     # A project name of its own: allocations of an earlier run of this
@@ -52,14 +38,7 @@ teardown() {
 }
 
 teardown_file() {
-  if [ -d "$BATS_FILE_TMPDIR/proj" ]; then
-    cd "$BATS_FILE_TMPDIR/proj" && TCCP_HOME="$BATS_FILE_TMPDIR/tccp-home" \
-      "$TCCP_BIN_DIR/tccp-alloc" release </dev/null >/dev/null 2>&1 || true
-    # A holder a test left busy goes too (by its name), so that the next
-    # suite finds the nodes and their GPUs free.
-    cluster_ssh "scancel -u tccpuser -n tccp:$(sed -n 's/^name: //p' "$BATS_FILE_TMPDIR/proj/tccp.yaml")" || true
-  fi
-  TCCP_HOME="$BATS_FILE_TMPDIR/tccp-home" "$TCCP_BIN_DIR/tccp-connect" stop </dev/null >/dev/null 2>&1 || true
+  e2e_teardown_file
 }
 
 # run_field RUN_OR_JOB FIELD: a field of `tccp info` (JSON).

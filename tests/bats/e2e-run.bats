@@ -20,22 +20,7 @@ setup() {
     # One profile and one master for the whole file: the state dir lives
     # in the file's temp dir, not the test's.
     export TCCP_HOME="$BATS_FILE_TMPDIR/tccp-home"
-    if [ ! -f "$TCCP_HOME/config.yaml" ]; then
-        mkdir -p "$TCCP_HOME"
-        chmod 700 "$TCCP_HOME"
-        cat >"$TCCP_HOME/config.yaml" <<YAML
-cluster:
-  host: $TCCP_CLUSTER_HOST
-  port: $TCCP_CLUSTER_PORT
-  user: $TCCP_CLUSTER_USER
-  known_hosts: $TCCP_CLUSTER_KNOWN_HOSTS
-  askpass: $TCCP_CLUSTER_ASKPASS
-  pip_index: $TCCP_CLUSTER_PIP_INDEX
-  system_site_packages: true
-  python: $TCCP_CLUSTER_PYTHON
-  remote_root: ~/.tccp-e2e-run
-YAML
-    fi
+    e2e_profile '~/.tccp-e2e-run'
     tccp-connect start </dev/null >/dev/null 2>&1 3>&-
     P="$BATS_FILE_TMPDIR/proj"
     if [ ! -d "$P" ]; then
@@ -88,14 +73,7 @@ teardown() {
 }
 
 teardown_file() {
-    if [ -d "$BATS_FILE_TMPDIR/proj" ]; then
-        cd "$BATS_FILE_TMPDIR/proj" && TCCP_HOME="$BATS_FILE_TMPDIR/tccp-home" \
-            "$TCCP_BIN_DIR/tccp-alloc" release </dev/null >/dev/null 2>&1 || true
-        # A holder a test left busy goes too (by its name), so that the next
-        # suite finds the nodes and their GPUs free.
-        cluster_ssh "scancel -u tccpuser -n tccp:$(sed -n 's/^name: //p' "$BATS_FILE_TMPDIR/proj/tccp.yaml")" || true
-    fi
-    TCCP_HOME="$BATS_FILE_TMPDIR/tccp-home" "$TCCP_BIN_DIR/tccp-connect" stop </dev/null >/dev/null 2>&1 || true
+    e2e_teardown_file
 }
 
 @test "run: a job's output reaches the terminal and its exit code 0 is tccp's" {

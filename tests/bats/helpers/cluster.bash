@@ -131,3 +131,47 @@ cluster_teardown() {
   fi
   return 0
 }
+
+# The end-to-end suites (e2e-run, e2e-jobs) work as a user does: one
+# profile and one tccp-connect master per file, in the file's temp dir
+# ($BATS_FILE_TMPDIR/tccp-home), with the project in $BATS_FILE_TMPDIR/proj.
+
+# e2e_profile REMOTE_ROOT [LINE...]: writes the file's profile once: the
+# password + TOTP door answered by askpass, the cluster's Python and package
+# index; each LINE ("key: value") is added under `cluster:`.
+e2e_profile() {
+  [ -f "$TCCP_HOME/config.yaml" ] && return 0
+  local root=$1 line
+  shift
+  mkdir -p "$TCCP_HOME"
+  chmod 700 "$TCCP_HOME"
+  {
+    cat <<YAML
+cluster:
+  host: $TCCP_CLUSTER_HOST
+  port: $TCCP_CLUSTER_PORT
+  user: $TCCP_CLUSTER_USER
+  known_hosts: $TCCP_CLUSTER_KNOWN_HOSTS
+  askpass: $TCCP_CLUSTER_ASKPASS
+  pip_index: $TCCP_CLUSTER_PIP_INDEX
+  system_site_packages: true
+  python: $TCCP_CLUSTER_PYTHON
+  remote_root: $root
+YAML
+    for line in "$@"; do
+      printf '  %s\n' "$line"
+    done
+  } >"$TCCP_HOME/config.yaml"
+}
+
+# e2e_teardown_file: releases the project's allocations, cancels by name a
+# holder a test left busy (so the next suite finds the nodes and their GPUs
+# free), and stops the file's master.
+e2e_teardown_file() {
+  local home=$BATS_FILE_TMPDIR/tccp-home proj=$BATS_FILE_TMPDIR/proj
+  if [ -d "$proj" ]; then
+    (cd "$proj" && TCCP_HOME="$home" "$TCCP_BIN_DIR/tccp-alloc" release </dev/null >/dev/null 2>&1) || true
+    cluster_ssh "scancel -u tccpuser -n tccp:$(sed -n 's/^name: //p' "$proj/tccp.yaml")" || true
+  fi
+  TCCP_HOME="$home" "$TCCP_BIN_DIR/tccp-connect" stop </dev/null >/dev/null 2>&1 || true
+}
