@@ -409,7 +409,7 @@ write_ssh() {
   chmod 0644 "$RUN/known_hosts"
   cat >"$RUN/ssh_config" <<EOF
 # tccp test cluster: ssh -F $RUN/ssh_config login|c1|c2|login-mfa|login-keytotp|login-wan|...
-# login (key, port $KEY_PORT) is non-interactive; *-mfa needs SSH_ASKPASS=$HERE/askpass.sh
+# login (key, port $KEY_PORT) is non-interactive; *-mfa needs SSH_ASKPASS=$RUN/bin/askpass
 # with SSH_ASKPASS_REQUIRE=force (password + TOTP); *-wan go through the delay proxy.
 Host login
   HostName $LOGIN_WAN_IP
@@ -731,6 +731,10 @@ valid_ms() { [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -le 10000 ]; }
 write_env() {
   local tmp=$RUN/cluster.env.tmp home
   home=$(getent passwd "$TUSER" | cut -d: -f6)
+  # The askpass program lives with the cluster, not in the checkout that
+  # brought it up: another checkout (or a removed one) finds it the same.
+  mkdir -p "$RUN/bin"
+  install -m 0755 "$HERE/askpass.sh" "$RUN/bin/askpass"
   cat >"$tmp" <<EOF
 # tccp test cluster connection details (written by tests/cluster/cluster.sh; shell-sourceable)
 TCCP_CLUSTER_RUN=$RUN
@@ -751,7 +755,7 @@ TCCP_CLUSTER_TOTP_SECRET_FILE=$SECRETS/totp.secret
 TCCP_CLUSTER_KEY=$SECRETS/id_ed25519
 TCCP_CLUSTER_KNOWN_HOSTS=$RUN/known_hosts
 TCCP_CLUSTER_SSH_CONFIG=$RUN/ssh_config
-TCCP_CLUSTER_ASKPASS=$HERE/askpass.sh
+TCCP_CLUSTER_ASKPASS=$RUN/bin/askpass
 TCCP_CLUSTER_LOGIN=login
 TCCP_CLUSTER_NODES=$(IFS=,; echo "${NODES[*]}")
 TCCP_CLUSTER_LOGIN_LAN_IP=${IP[login]}
