@@ -27,7 +27,7 @@ login_script() {
   local f=$BATS_TEST_TMPDIR/on-login
   {
     echo '#!/bin/bash'
-    declare -p TCCP_CLUSTER_RUN TCCP_BIN_DIR JOBS_DIR JOBS_USER_HOME JOBS_HOME
+    declare -p TCCP_CLUSTER_RUN JOBS_BIN JOBS_DIR JOBS_USER_HOME JOBS_HOME
     declare -f jobs_login_pid on_login
     echo 'on_login "$@"'
   } >"$f"

@@ -9,7 +9,9 @@
 #   teardown_file() { jobs_teardown_file; }     # releases the suite's allocations
 #
 #   on_login CMD...     runs CMD as tccpuser on login, in the project, with the
-#                       suite's TCCP_HOME and the built tools on PATH
+#                       suite's TCCP_HOME and the built tools on PATH (copies
+#                       under the shared home: the build dir may be in a /tmp
+#                       of the laptop's own, or in a home tccpuser cannot enter)
 #   sync_tree           pushes the project (tccp-sync push)
 #   job_doc [JOB]       prints the job document of JOB (tccp-config resolve)
 #   run_job JOB [ARGS]  the whole pipeline: resolve | ensure | start | attach
@@ -23,7 +25,8 @@ jobs_names() {
   JOBS_DIR=$JOBS_BASE/$JOBS_PROJECT
   JOBS_ROOT=$JOBS_BASE/root
   JOBS_HOME=$JOBS_BASE/tccp-home
-  export JOBS_SUITE JOBS_USER_HOME JOBS_BASE JOBS_PROJECT JOBS_DIR JOBS_ROOT JOBS_HOME
+  JOBS_BIN=$JOBS_BASE/bin
+  export JOBS_SUITE JOBS_USER_HOME JOBS_BASE JOBS_PROJECT JOBS_DIR JOBS_ROOT JOBS_HOME JOBS_BIN
 }
 
 # jobs_login_pid: the root-namespace pid of login's init (fast path of cluster.sh x).
@@ -35,7 +38,7 @@ on_login() {
   local pid
   pid=$(jobs_login_pid) || return 1
   nsenter -t "$pid" --net --uts --mount --pid --wd="$JOBS_DIR" -- \
-    env -i PATH="$TCCP_BIN_DIR:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin" HOME="$JOBS_USER_HOME" \
+    env -i PATH="$JOBS_BIN:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin" HOME="$JOBS_USER_HOME" \
     USER=tccpuser LOGNAME=tccpuser LANG=C.UTF-8 NO_COLOR=1 TERM="${TERM:-dumb}" \
     TCCP_HOME="$JOBS_HOME" EDITOR="${EDITOR:-cat}" \
     runuser -u tccpuser -- "$@"
@@ -52,7 +55,11 @@ jobs_setup_file() {
   cluster_is_root || return 0
   [ -x "$TCCP_BIN_DIR/tccp-alloc" ] || return 0
   rm -rf "$JOBS_BASE"
-  mkdir -p "$JOBS_DIR" "$JOBS_HOME"
+  mkdir -p "$JOBS_DIR" "$JOBS_HOME" "$JOBS_BIN"
+  local tool
+  for tool in "$TCCP_BIN_DIR"/tccp "$TCCP_BIN_DIR"/tccp-*; do
+    install -s -m 0755 "$tool" "$JOBS_BIN/"
+  done
   cp -R "$TCCP_SOURCE_DIR/tests/bats/fixtures/jobs-project/." "$JOBS_DIR/"
   printf 'name: %s\n' "$JOBS_PROJECT" >>"$JOBS_DIR/tccp.yaml"
   cat >"$JOBS_HOME/config.yaml" <<EOF
