@@ -503,6 +503,40 @@ EOF
   grep -q "no more sessions" "$T/small.sshd.log"
 }
 
+# has_spare NAME: the master holds a channel opened ahead of need.
+has_spare() { [ "$(tccp-connect --host "$1" status --json | jq -r .data.spare_channels)" = 1 ]; }
+
+@test "connect: the master keeps one channel open ahead, so a request opens none of its own" {
+  private_sshd ahead "$(printf 'AuthenticationMethods publickey\nLogLevel DEBUG1')" \
+    "$(printf '  IdentityFile %s\n  IdentitiesOnly yes' "$TCCP_CLUSTER_KEY")"
+  start_master ahead >/dev/null
+  wait_until 10 has_spare ahead
+  local i
+  for i in 1 2 3; do
+    run tccp-connect --host ahead exec "echo $i"
+    assert_success
+    assert_output "$i"
+    wait_until 10 has_spare ahead
+  done
+  # Three requests ran on the channels opened ahead of them: the server saw
+  # the first spare, then one more after each request (the one waiting now).
+  run grep -c 'server_input_channel_open: ctype session' "$T/ahead.sshd.log"
+  assert_output 4
+  run tccp-connect --host ahead status --json
+  assert_equal "$(jq -r .data.open_channels <<<"$output")" 0
+  assert_equal "$(jq -r .data.session_channels <<<"$output")" 0
+  # With only the spare open, the master still reads the link: when the
+  # server's side goes, it notices, reconnects and parks a new spare.
+  local log
+  log=$(jq -r .data.socket <<<"$output")
+  log=${log%.sock}.log
+  pkill -P "$(cat "$T/ahead.pid")"
+  wait_until 10 grep -q "connection to .* lost" "$log"
+  wait_until 10 has_spare ahead
+  run tccp-connect --host ahead exec 'echo after'
+  assert_output after
+}
+
 @test "connect: 200 MB each way through the master arrive intact" {
   start_master login-mfa --askpass "$T/askpass" >/dev/null
   head -c 200000000 /dev/urandom >"$T/up.bin"
@@ -604,6 +638,8 @@ EOF
 @test "connect: an idle master ends itself after its idle timeout" {
   start_master login --idle-timeout 2 >/dev/null
   assert_equal "$(master_state login)" connected
+  # (its spare channel is no work that keeps it alive)
+  wait_until 10 has_spare login
   wait_until 15 bash -c '[ "$(tccp-connect --host login status --json | jq -r .data.state)" = stopped ]'
 }
 

@@ -36,7 +36,8 @@ constexpr std::string_view pid_marker = "\036tccp-pid:";
 constexpr std::size_t pid_search_limit = 65536;
 constexpr int max_refusals = 5;
 
-enum class Phase { header, queued, opening, starting, running, closing, done };
+// `parked`: a spare session channel, open and waiting for the next request.
+enum class Phase { header, queued, opening, parked, starting, running, closing, done };
 
 // Bytes waiting for a client, taken from the front without moving the rest
 // on every partial send (amortized: the rest moves once it is the smaller half).
@@ -89,7 +90,9 @@ enum class Op {
 
 struct Client {
   int fd = -1;
-  bool internal = false; // the server's own request (kill of an abandoned command)
+  bool internal = false;   // the server's own request (kill of an abandoned command)
+  bool spare = false;      // the server's spare channel (internal too)
+  bool from_spare = false; // this client's channel was a spare one
   Phase phase = Phase::header;
   mux::Request req;
   bool forward = false;
@@ -185,6 +188,7 @@ struct MuxServer::Impl {
   Gate gate;
   int cap = 10;
   bool wait_for_close = false; // the server refused a session: wait for one to end
+  bool spare_blocked = false;  // the server refused a spare: none until a channel ends
 
   enum class Link { connected, reconnecting, closed } link = Link::connected;
   std::chrono::system_clock::time_point since{};
@@ -292,6 +296,7 @@ struct MuxServer::Impl {
     case Phase::opening: c.aborted = true; break;
     case Phase::starting:
     case Phase::running: abort_channel(c); break;
+    case Phase::parked: // only spares park, and they have no socket
     case Phase::closing: c.aborted = true; break;
     }
   }
@@ -552,7 +557,7 @@ struct MuxServer::Impl {
       ch =
           ::libssh2_channel_direct_tcpip_ex(raw(), c.req.host.c_str(), c.req.port, "127.0.0.1", 22);
     } else {
-      unsigned window = c.req.bulk ? window_bulk : window_default;
+      unsigned window = c.req.bulk || c.spare ? window_bulk : window_default;
       ch = ::libssh2_channel_open_ex(raw(), "session", 7, window, packet_max, nullptr, 0);
     }
     if (ch == nullptr) {
@@ -565,6 +570,12 @@ struct MuxServer::Impl {
       c.counted_session = false;
       if (session_fatal(err)) {
         link_lost(libssh2_error_text(raw(), err));
+        return true;
+      }
+      if (c.spare) {
+        // No room for a spare on this server now: requests open their own.
+        spare_blocked = true;
+        c.phase = Phase::done;
         return true;
       }
       std::string text = libssh2_error_text(raw(), err);
@@ -600,6 +611,10 @@ struct MuxServer::Impl {
     rtt_ms = std::chrono::duration<double, std::milli>(Clock::now() - c.open_started).count();
     if (c.aborted) {
       c.phase = Phase::closing;
+      return true;
+    }
+    if (c.spare) {
+      c.phase = Phase::parked;
       return true;
     }
     if (c.forward) {
@@ -657,6 +672,24 @@ struct MuxServer::Impl {
   bool channel_error(Client& c, int rc, const std::string& what) {
     if (session_fatal(rc)) {
       link_lost(libssh2_error_text(raw(), rc));
+      return true;
+    }
+    if (c.from_spare && !c.aborted) {
+      // The spare went stale while it waited (a server's ChannelTimeout):
+      // it is closed on its own and the request opens a fresh channel.
+      log("a spare channel was refused (" + libssh2_error_text(raw(), rc) + "); opening a new one");
+      auto dead = std::make_unique<Client>();
+      dead->internal = true;
+      dead->aborted = true;
+      dead->ch = c.ch;
+      dead->counted_session = c.counted_session;
+      dead->phase = Phase::closing;
+      clients.push_back(std::move(dead));
+      c.ch = nullptr;
+      c.counted_session = false;
+      c.from_spare = false;
+      c.pty_done = false;
+      c.phase = Phase::queued;
       return true;
     }
     std::string text = what + ": " + libssh2_error_text(raw(), rc);
@@ -890,6 +923,7 @@ struct MuxServer::Impl {
     c.ch = nullptr;
     if (c.counted_session) {
       wait_for_close = false;
+      spare_blocked = false;
     }
     c.counted_session = false;
     if (!c.aborted && !c.forward) {
@@ -904,11 +938,99 @@ struct MuxServer::Impl {
     return true;
   }
 
+  // A parked spare is read like any channel: that is what takes in the
+  // server's packets (keepalive answers, a close) while nothing else runs,
+  // and a socket left readable would wake the loop for ever. Nothing may
+  // arrive on it: a close, EOF or data make it useless, and it is freed.
+  bool step_parked(Client& c) {
+    if (!may_send(&c, Op::read_out)) {
+      return false;
+    }
+    char buf[256];
+    ssize_t n = ::libssh2_channel_read_ex(c.ch, 0, buf, sizeof buf);
+    after_call(&c, Op::read_out, static_cast<long>(n));
+    if (n < 0 && n != LIBSSH2_ERROR_EAGAIN && session_fatal(static_cast<int>(n))) {
+      link_lost(libssh2_error_text(raw(), static_cast<int>(n)));
+      return true;
+    }
+    if (n == LIBSSH2_ERROR_EAGAIN && ::libssh2_channel_eof(c.ch) == 0) {
+      return false;
+    }
+    log("the server closed the spare channel");
+    c.aborted = true;
+    c.phase = Phase::closing;
+    return true;
+  }
+
+  // ---- the spare channel -------------------------------------------------------
+  // A request's first round trip is its channel open. The master keeps one
+  // session channel open ahead of need, so a request costs one round trip
+  // (its exec) instead of two. Spares never take the last session slot and
+  // never delay a queued request.
+  Client* find_spare() const {
+    for (const auto& c : clients) {
+      if (c->spare && c->phase != Phase::done) {
+        return c.get();
+      }
+    }
+    return nullptr;
+  }
+
+  Client* oldest_queued_session() const {
+    Client* best = nullptr;
+    auto now = Clock::now();
+    for (const auto& c : clients) {
+      if (c->phase == Phase::queued && !c->forward && !c->spare && c->retry_at <= now &&
+          (best == nullptr || c->queued_at < best->queued_at)) {
+        best = c.get();
+      }
+    }
+    return best;
+  }
+
+  bool hand_spare() {
+    Client* s = find_spare();
+    if (s == nullptr || s->phase != Phase::parked) {
+      return false;
+    }
+    Client* c = oldest_queued_session();
+    if (c == nullptr) {
+      return false;
+    }
+    c->ch = s->ch;
+    c->counted_session = true;
+    c->from_spare = true;
+    c->phase = Phase::starting;
+    s->ch = nullptr;
+    s->counted_session = false;
+    s->phase = Phase::done;
+    return true;
+  }
+
+  void maybe_make_spare() {
+    if (spare_blocked || wait_for_close || opening != nullptr || gate.held() ||
+        find_spare() != nullptr || session_channels() + 1 >= cap) {
+      return;
+    }
+    for (const auto& c : clients) {
+      if (c->phase == Phase::queued) {
+        return; // requests first
+      }
+    }
+    auto s = std::make_unique<Client>();
+    s->internal = true;
+    s->spare = true;
+    s->phase = Phase::queued;
+    s->queued_at = Clock::now();
+    clients.push_back(std::move(s));
+  }
+
   bool step_client(Client& c) {
     switch (c.phase) {
     case Phase::starting: return step_starting(c);
     case Phase::running: return step_running(c);
     case Phase::closing: return c.ch != nullptr ? step_closing(c) : false;
+    case Phase::parked: return step_parked(c);
     default: return false;
     }
   }
@@ -925,6 +1047,7 @@ struct MuxServer::Impl {
     case Op::eof:
     case Op::resize:
     case Op::read_out:
+      return g.client->phase == Phase::parked ? step_parked(*g.client) : step_running(*g.client);
     case Op::read_err: return step_running(*g.client);
     case Op::close:
     case Op::free: return step_closing(*g.client);
@@ -970,12 +1093,18 @@ struct MuxServer::Impl {
         }
         continue;
       }
-      bool progress = step_open();
+      bool progress = hand_spare();
+      progress = step_open() || progress;
       for (std::size_t i = 0; i < clients.size() && link == Link::connected; ++i) {
         progress = step_client(*clients[i]) || progress;
         if (gate.held()) {
           break;
         }
+      }
+      if (link == Link::connected && !gate.held() && find_spare() == nullptr) {
+        // after the requests' own packets: the next pass opens it
+        maybe_make_spare();
+        progress = progress || find_spare() != nullptr;
       }
       if (link != Link::connected) {
         return true;
@@ -1012,12 +1141,13 @@ struct MuxServer::Impl {
     next_keepalive = Clock::now() + std::chrono::seconds(std::max(1, next));
   }
 
+  // Work in flight (a spare waiting for a request is none).
   bool active() const {
-    if (opening != nullptr) {
+    if (opening != nullptr && !opening->spare) {
       return true;
     }
     for (const auto& c : clients) {
-      if (c->ch != nullptr) {
+      if (c->ch != nullptr && c->phase != Phase::parked) {
         return true;
       }
     }
@@ -1081,6 +1211,7 @@ struct MuxServer::Impl {
     opening = nullptr;
     gate = Gate{};
     wait_for_close = false;
+    spare_blocked = false;
     was_active = false;
     session->kill_transport();
     session.reset();
@@ -1249,7 +1380,14 @@ struct MuxServer::Impl {
     s.hostname = target.hostname;
     s.port = target.port;
     s.since = since;
-    s.session_channels = session_channels();
+    for (const auto& c : clients) {
+      s.spare_channels += (c->spare && c->phase == Phase::parked) ? 1 : 0;
+    }
+    s.session_channels = session_channels() - s.spare_channels;
+    for (const auto& c : clients) {
+      // a spare being opened is not a session either
+      s.session_channels -= (c->spare && c->phase == Phase::opening) ? 1 : 0;
+    }
     s.forward_channels = forward_channels();
     for (const auto& c : clients) {
       s.queued += c->phase == Phase::queued ? 1 : 0;
@@ -1275,6 +1413,7 @@ struct MuxServer::Impl {
     j["pid"] = ::getpid();
     j["session_channels"] = s.session_channels;
     j["forward_channels"] = s.forward_channels;
+    j["spare_channels"] = s.spare_channels;
     j["queued"] = s.queued;
     j["clients"] = std::max(0, s.clients - 1); // not counting the status request itself
     j["max_sessions"] = s.max_sessions;

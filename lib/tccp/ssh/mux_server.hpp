@@ -43,6 +43,7 @@ struct MuxStatus {
   std::chrono::system_clock::time_point since{};
   int session_channels = 0;
   int forward_channels = 0;
+  int spare_channels = 0; ///< open ahead of the next request (not in session_channels)
   int queued = 0;
   int clients = 0;
   int max_sessions = 0;

@@ -130,6 +130,9 @@ std::string describe_connection(const proto::Json& d) {
           std::to_string(d.value("session_channels", 0)) + " sessions, " +
           std::to_string(d.value("forward_channels", 0)) + " forwards), " +
           std::to_string(d.value("queued", 0)) + " queued";
+  if (d.value("spare_channels", 0) > 0) {
+    line += ", 1 spare";
+  }
   if (d.contains("rtt_ms") && d["rtt_ms"].is_number()) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.1f", d["rtt_ms"].get<double>());
@@ -225,6 +228,7 @@ proto::Json connection_status(const config::ClusterProfile& profile) {
   d["open_channels"] = sessions + forwards;
   d["session_channels"] = sessions;
   d["forward_channels"] = forwards;
+  d["spare_channels"] = s.value("spare_channels", 0);
   d["queued"] = s.value("queued", 0);
   d["clients"] = s.value("clients", 0);
   d["max_sessions"] = from_master("max_sessions");
