@@ -21,8 +21,11 @@ build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
 # The whole suite: unit tests, Bats suites, end-to-end on the local cluster.
+# Ends with how many tests were skipped and why (the end-to-end suites skip
+# without root).
 test: build
-	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	@rc=0; ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) || rc=$$?; \
+	  scripts/test-summary.sh $(BUILD); exit $$rc
 
 unit: build
 	@ctest --test-dir $(BUILD) --output-on-failure -L unit -j $(JOBS)
