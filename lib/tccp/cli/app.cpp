@@ -135,8 +135,11 @@ int run_main(const std::string& tool, const std::string& summary, int argc, char
     }
     return chosen.action(ctx);
   } catch (const proto::PassThrough& p) {
-    std::cout << p.raw() << '\n';
-    std::cout.flush();
+    // The tool that failed has said why on stderr; a terminal gets no JSON.
+    if (ctx.json_output()) {
+      std::cout << p.raw() << '\n';
+      std::cout.flush();
+    }
     return static_cast<int>(p.code());
   } catch (const Error& e) {
     ctx.printer().error(e.what());
