@@ -152,7 +152,7 @@ _tccp_describe_alloc() {
         ;;
     ensure)
         _tccp_cmds=''
-        _tccp_opts='-h --help'
+        _tccp_opts='-h --help --optimistic'
         _tccp_vopts=''
         _tccp_dopts=''
         ;;
@@ -184,7 +184,7 @@ _tccp_describe_sync() {
         ;;
     push)
         _tccp_cmds=''
-        _tccp_opts='-h --help -C --project --env --no-env --output --rodata --host --user --port --remote-root --allocation --job --progress'
+        _tccp_opts='-h --help -C --project --env --no-env --output --rodata --host --user --port --remote-root --allocation --job --progress --optimistic'
         _tccp_vopts='-C --project --env --output --rodata --host --user --port --remote-root --allocation --job'
         _tccp_dopts=''
         ;;

@@ -17,6 +17,10 @@ TCCP_SQUEUE_STEP_FORMAT='%i|%N|%M|%j'
 TCCP_SACCT_FORMAT='JobID,State,ExitCode,Start,End,NodeList'
 # Exit status of a helper command that found its allocation gone.
 TCCP_EXIT_ALLOC_GONE=75
+# Exit status of run_start when what the client believed no longer holds
+# (the tree is not the one it pushed; an allocation taken on trust is gone,
+# busy or short of time). Nothing was started or left behind.
+TCCP_EXIT_STALE=76
 
 # SLURM prints local times; tccp reads them as UTC.
 TZ=UTC
@@ -417,6 +421,52 @@ spec_reset() {
     spec_script='' spec_package='' spec_args='' spec_extra_args='' spec_env_file=''
     spec_output='' spec_cache='' spec_time_limit='' spec_time_limit_s='' spec_python=''
     spec_pip_index='' spec_system_site_packages='' spec_runtime='' spec_code_digest=''
+    spec_alloc_check=''
+}
+
+# slurm_seconds TEXT: the seconds of a SLURM time ("[D-]HH:MM:SS", "MM:SS",
+# "D-HH"), "inf" for UNLIMITED, nothing when it is not a time.
+slurm_seconds() {
+    case $1 in
+        UNLIMITED | INFINITE) echo inf ;;
+        *)
+            printf '%s\n' "$1" | awk '
+                !/^([0-9]+-)?[0-9]+(:[0-9]+)?(:[0-9]+)?$/ { exit }
+                {
+                    d = 0; t = $0; dash = index(t, "-")
+                    if (dash) { d = substr(t, 1, dash - 1); t = substr(t, dash + 1) }
+                    n = split(t, p, ":")
+                    if (dash) { h = p[1]; m = (n >= 2) ? p[2] : 0; s = (n >= 3) ? p[3] : 0 }
+                    else if (n == 3) { h = p[1]; m = p[2]; s = p[3] }
+                    else if (n == 2) { h = 0; m = p[1]; s = p[2] }
+                    else { h = 0; m = p[1]; s = 0 }
+                    printf "%d\n", ((d * 24 + h) * 60 + m) * 60 + s
+                }'
+            ;;
+    esac
+}
+
+# stale MESSAGE: run_start's answer when a belief of the client is wrong.
+stale() {
+    printf 'tccp-remote: error: %s\n' "$*" >&2
+    exit $TCCP_EXIT_STALE
+}
+
+# check_alloc_trusted: the allocation the client took on trust (without
+# asking SLURM) is this project's, running, and has the run's time left.
+check_alloc_trusted() {
+    _line=$(squeue_jobs -j "$spec_alloc" 2>/dev/null | head -n 1)
+    [ -n "$_line" ] || stale "allocation $spec_alloc is gone"
+    _state=$(printf '%s\n' "$_line" | cut -d'|' -f2)
+    _left=$(printf '%s\n' "$_line" | cut -d'|' -f8)
+    [ "${_line##*|}" = "tccp:$spec_project" ] || stale "job $spec_alloc is not an allocation of $spec_project"
+    [ "$_state" = RUNNING ] || stale "allocation $spec_alloc is $_state"
+    _left_s=$(slurm_seconds "$_left")
+    case $_left_s in
+        inf) ;;
+        '') stale "allocation $spec_alloc has no time left SLURM can tell ($_left)" ;;
+        *) [ "$_left_s" -ge "${spec_time_limit_s:-0}" ] || stale "allocation $spec_alloc has $_left left" ;;
+    esac
 }
 
 # tccp_export_environment: replaced by the spec's own.
@@ -431,7 +481,10 @@ snapshot_tree() {
 # cmd_run_start: starts a run described by the spec on stdin (shell
 # assignments written by tccp-launch: spec_project, spec_job, spec_run_id,
 # spec_alloc, ...). Returns as soon as the SLURM step runs, printing
-# "s|key=value" status lines. Exit 75 when the allocation is gone.
+# "s|key=value" status lines. Exit 75 when the allocation is gone; 76 when
+# the tree is not the one of spec_code_digest, or when an allocation taken on
+# trust (spec_alloc_check=1: checked here, in the same round trip) is gone,
+# busy or short of time; the client then asks again and retries.
 cmd_run_start() {
     jobs_setup
     _spec=$(cat) || die "cannot read the run spec"
@@ -440,11 +493,19 @@ cmd_run_start() {
     check_name project "$spec_project"
     check_name job "$spec_job"
     check_name run "$spec_run_id"
+    [ "$spec_alloc_check" != 1 ] || check_alloc_trusted
     _runs=$(runs_dir "$spec_project")
     RUN_DIR=$_runs/$spec_run_id
     mkdir -p "$_runs" || die "cannot create $_runs"
     [ ! -e "$RUN_DIR" ] || die "run '$spec_run_id' exists already"
+    if [ -n "$spec_code_digest" ] && [ ! -f "$TCCP_ROOT/projects/$spec_project/digest" ]; then
+        stale "the project's tree is not on the cluster (any more)"
+    fi
     snapshot_tree "$spec_project" "$RUN_DIR"
+    if [ -n "$spec_code_digest" ] && [ "$SYNC_SNAPSHOT_DIGEST" != "$spec_code_digest" ]; then
+        rm -rf "$RUN_DIR"
+        stale "the project's tree on the cluster is not the one pushed from here"
+    fi
     mkdir -p "$RUN_DIR/.tccp"
     printf '%s\n' "$_spec" >"$RUN_DIR/.tccp/spec"
     : >"$RUN_DIR/tccp.log"
@@ -453,14 +514,17 @@ cmd_run_start() {
         "state=initializing" "created_at=$(now_utc)" "alloc_id=$spec_alloc" \
         "node=$spec_node" "code_digest=$spec_code_digest" "run_dir=$RUN_DIR" \
         "time_limit_s=$spec_time_limit_s" "extra_args=$(one_line "$spec_extra_args")"
-    printf '%s\n' "$spec_run_id" >"$_runs/.latest.tmp.$$" && mv -f "$_runs/.latest.tmp.$$" "$_runs/.latest"
-    printf '%s\n' "$spec_run_id" >"$_runs/.latest-$spec_job.tmp.$$" &&
-        mv -f "$_runs/.latest-$spec_job.tmp.$$" "$_runs/.latest-$spec_job"
 
-    # Register on the allocation, unless its holder is closing.
+    # Register on the allocation, unless its holder is closing (or, taken
+    # on trust, it turns out busy: the client then asks SLURM).
     _ad=$(alloc_dir "$spec_alloc")
     mkdir -p "$_ad/runs"
     lock_take "$_ad/lock" 30 10 || die "allocation $spec_alloc is locked"
+    if [ "$spec_alloc_check" = 1 ] && { [ -e "$_ad/closing" ] || [ -n "$(alloc_runs "$spec_alloc")" ]; }; then
+        lock_drop "$_ad/lock"
+        rm -rf "$RUN_DIR"
+        stale "allocation $spec_alloc is in use or closing"
+    fi
     if [ -e "$_ad/closing" ]; then
         lock_drop "$_ad/lock"
         status_set "$RUN_DIR" state=lost "ended_at=$(now_utc)" \
@@ -471,6 +535,9 @@ cmd_run_start() {
     printf '%s\n%s\n' "$RUN_DIR" "$(now_epoch)" >"$_ad/runs/$spec_run_id"
     now_epoch >"$_ad/activity"
     lock_drop "$_ad/lock"
+    printf '%s\n' "$spec_run_id" >"$_runs/.latest.tmp.$$" && mv -f "$_runs/.latest.tmp.$$" "$_runs/.latest"
+    printf '%s\n' "$spec_run_id" >"$_runs/.latest-$spec_job.tmp.$$" &&
+        mv -f "$_runs/.latest-$spec_job.tmp.$$" "$_runs/.latest-$spec_job"
 
     # One step whose task (run_step) stays in the foreground of srun, which
     # itself stays in the background here on the login node.

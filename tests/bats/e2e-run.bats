@@ -115,6 +115,61 @@ teardown_file() {
     [[ "$stderr" == *"submitted allocation"* ]]
 }
 
+# master_requests: how many requests the tccp-connect master has served.
+master_requests() { tccp-connect status --json </dev/null | jq .data.requests; }
+
+@test "run: a warm re-run asks the cluster nothing before the start, which checks it all" {
+    run --separate-stderr tccp run echo </dev/null
+    assert_success
+    local before after doc
+    before=$(master_requests)
+    doc=$(tccp-config resolve echo </dev/null | tccp-alloc ensure --optimistic |
+        tccp-sync push --optimistic)
+    after=$(master_requests)
+    # (the second status question counts itself)
+    assert_equal "$((after - before - 1))" 0
+    assert_equal "$(jq -c '[.data.allocation.verified, .data.sync.deferred]' <<<"$doc")" '[false,true]'
+    before=$(master_requests)
+    run --separate-stderr tccp-launch start -- warm <<<"$doc"
+    assert_success
+    after=$(master_requests)
+    assert_equal "$((after - before - 1))" 1
+    run --separate-stderr tccp-logs attach <<<"$output"
+    assert_success
+    assert_output 'ARGS=["warm"]'
+}
+
+@test "run: an allocation taken on trust that is gone is asked for again; the run goes on" {
+    run --separate-stderr tccp run echo </dev/null
+    assert_success
+    local id
+    id=$(printf '%s\n' "$stderr" | grep -Eo 'allocation [0-9]+' | head -1 | cut -d' ' -f2)
+    [ -n "$id" ]
+    cluster_ssh "scancel $id"
+    run --separate-stderr tccp run echo after-scancel </dev/null
+    assert_success
+    assert_output 'ARGS=["after-scancel"]'
+    [[ "$stderr" == *"allocation $id is "*"; asking the cluster again"* ]]
+    # started on another one (an idle one of the project, or a new one)
+    [[ "$stderr" =~ started\ [^\ ]+\ on\ [^\ ]+\ \(allocation\ ([0-9]+), ]]
+    [ "${BASH_REMATCH[1]}" != "$id" ]
+}
+
+@test "run: a tree another push changed on the cluster is pushed again before the start" {
+    run --separate-stderr tccp run echo </dev/null
+    assert_success
+    # The same project pushed from elsewhere (another laptop, another clone).
+    local other=$BATS_TEST_TMPDIR/other
+    cp -R "$P" "$other"
+    rm -rf "$other/output"
+    printf 'print("the other clone")\n' >"$other/echo_args.py"
+    (cd "$other" && tccp-config resolve echo </dev/null | tccp-sync -q push >/dev/null)
+    run --separate-stderr tccp run echo mine </dev/null
+    assert_success
+    assert_output 'ARGS=["mine"]'
+    [[ "$stderr" == *"not the one pushed from here; asking the cluster again"* ]]
+}
+
 @test "run: a bad tccp.yaml stops the pipeline with exit 3 and submits nothing" {
     mkdir -p "$BATS_TEST_TMPDIR/bad"
     printf 'script: main.py\nmemroy: 4G\n' >"$BATS_TEST_TMPDIR/bad/tccp.yaml"

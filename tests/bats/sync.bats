@@ -115,7 +115,7 @@ EOF
     assert_equal "$(jq -r .data.job <<<"$output")" main
     assert_equal "$(jq -r .data.project <<<"$output")" proj
     assert_equal "$(jq -r '.data.sync | keys | join(",")' <<<"$output")" \
-        "bytes_sent,bytes_total,deleted,duration_ms,files_hashed,files_sent,files_total,first_push,remote_tree,rodata,round_trips,stream_bytes,tree_digest"
+        "bytes_sent,bytes_total,deferred,deleted,duration_ms,files_hashed,files_sent,files_total,first_push,remote_tree,rodata,round_trips,stream_bytes,tree_digest"
 }
 
 @test "sync: an upstream error document passes through with its exit code" {

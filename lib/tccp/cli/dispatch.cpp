@@ -90,11 +90,15 @@ const std::vector<Verb>& verbs() {
   static const std::vector<Verb> table{
       simple("setup", "save the cluster profile and credentials (once)", "tccp-connect", {"setup"}),
       simple("register", "create tccp.yaml and a project scaffold", "tccp-config", {"init"}),
+      // A warm re-run asks the cluster nothing before the start: the
+      // allocation last used and an unchanged tree are taken on trust and
+      // checked by `launch start` in the round trip that starts the run.
       Verb{"run",
            "start a job and attach to it: run <job> [args]",
-           {tool_stage("config", {"resolve", "$1"}), tool_stage("alloc", {"ensure"}),
-            tool_stage("sync", {"push"}), tool_stage("launch", {"start", "--", "$rest"}),
-            tool_stage("logs", {"attach"})}},
+           {tool_stage("config", {"resolve", "$1"}),
+            tool_stage("alloc", {"ensure", "--optimistic"}),
+            tool_stage("sync", {"push", "--optimistic"}),
+            tool_stage("launch", {"start", "--", "$rest"}), tool_stage("logs", {"attach"})}},
       simple("view", "attach to a running job (Ctrl+\\ detaches)", "tccp-logs", {"view"}),
       simple("restart", "cancel and re-run a job", "tccp-launch", {"restart"}),
       simple("cancel", "stop a job, during init or while running", "tccp-launch", {"cancel"}),

@@ -85,4 +85,36 @@ public:
   std::string describe() const override { return "localhost"; }
 };
 
+/// Connects on first use: a tool that may find it has nothing to ask the
+/// cluster opens no connection (over ssh, a handshake and an MFA prompt).
+class LazyRemote : public Remote {
+public:
+  using Opener = std::function<std::unique_ptr<Remote>()>;
+  LazyRemote(Opener open, std::string description)
+      : m_open(std::move(open)), m_description(std::move(description)) {}
+  ExecResult run(const std::string& command, std::string_view stdin_data = {},
+                 const ExecOptions& options = {}) override {
+    return get().run(command, stdin_data, options);
+  }
+  ExecResult stream(const std::string& command, const Producer& producer, const Sink& on_stdout,
+                    const Sink& on_stderr, const ExecOptions& options = {}) override {
+    return get().stream(command, producer, on_stdout, on_stderr, options);
+  }
+  int interactive(const std::string& command) override { return get().interactive(command); }
+  int forward(const std::string& host, int port) override { return get().forward(host, port); }
+  std::string describe() const override { return m_remote ? m_remote->describe() : m_description; }
+  bool opened() const { return m_remote != nullptr; }
+
+private:
+  Remote& get() {
+    if (!m_remote) {
+      m_remote = m_open();
+    }
+    return *m_remote;
+  }
+  Opener m_open;
+  std::string m_description;
+  std::unique_ptr<Remote> m_remote;
+};
+
 } // namespace tccp::remote

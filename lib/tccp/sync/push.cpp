@@ -142,6 +142,11 @@ public:
     m_remembered = remembered
                        ? std::optional(std::pair(remembered->digest, remembered->allocation_id))
                        : std::nullopt;
+    if (m_spec.defer_unchanged && t.label.empty() && remembered &&
+        survey.digest == remembered->digest && survey.send.empty() && survey.deleted == 0) {
+      report.deferred = true;
+      return settled(report, survey, rt_before);
+    }
     constexpr int max_attempts = 4;
     for (int attempt = 0; attempt < max_attempts; ++attempt) {
       const std::string want = survey.digest;

@@ -30,6 +30,11 @@ struct PushSpec {
   std::string cluster_key = "default"; ///< names the cluster in local state
   std::optional<std::string> allocation_id;
   std::filesystem::path state_dir; ///< empty: project_state_dir()
+  /// When the project is unchanged since the push the cluster last
+  /// acknowledged, ask nothing: the report says `deferred`, and whoever
+  /// uses the tree checks its digest on the cluster (tccp-launch start does,
+  /// in the round trip that starts the run).
+  bool defer_unchanged = false;
 };
 
 /// Hears about a push as it goes (all optional).
@@ -50,6 +55,7 @@ struct TargetReport {
   std::string digest;      ///< the tree digest now on the cluster
   std::string remote_tree; ///< where it is on the cluster
   bool skipped = false;    ///< rodata already pushed in this allocation
+  bool deferred = false;   ///< unchanged: the cluster was not asked (defer_unchanged)
   std::size_t files_total = 0;
   std::uint64_t bytes_total = 0;
   std::size_t files_sent = 0;

@@ -1,6 +1,7 @@
 #include "tccp/tools/alloc_tool.hpp"
 
 #include <algorithm>
+#include <ctime>
 #include <iostream>
 #include <tuple>
 #include <unistd.h>
@@ -281,7 +282,54 @@ proto::Json allocation_to_json(const slurm::SqueueJob& job, bool reused, long lo
   a["time_left_s"] = left ? proto::Json(*left) : proto::Json(nullptr);
   a["reused"] = reused;
   a["waited_s"] = waited_s;
+  a["verified"] = true;
   return a;
+}
+
+std::optional<proto::Envelope> trusted_allocation(const JobContext& context,
+                                                  const term::Printer& printer) {
+  auto memo = remembered_allocation(context);
+  if (!memo) {
+    return std::nullopt;
+  }
+  const proto::Json& a = memo->allocation;
+  auto str = [&](const char* k) {
+    return a.contains(k) && a[k].is_string() ? a[k].get<std::string>() : std::string();
+  };
+  auto num = [&](const char* k) -> std::optional<long long> {
+    return a.contains(k) && a[k].is_number_integer() ? std::optional(a[k].get<long long>())
+                                                     : std::nullopt;
+  };
+  auto left = num("time_left_s");
+  if (str("id").empty() || str("node").empty() || str("state") != "RUNNING" ||
+      str("name") != "tccp:" + context.project || !left) {
+    return std::nullopt;
+  }
+  long long now = static_cast<long long>(std::time(nullptr));
+  slurm::SqueueJob j;
+  j.id = str("id");
+  j.name = str("name");
+  j.state = slurm::JobState::running;
+  j.node = str("node");
+  j.partition = str("partition");
+  j.gpu.type = str("gpu_type");
+  j.gpu.count = static_cast<int>(num("gpu_count").value_or(0));
+  j.memory_mb = num("memory_mb");
+  j.cpus = static_cast<int>(num("cpus").value_or(0));
+  j.time_left = slurm::Duration::of(*left - std::max(0LL, now - memo->remembered_at));
+  if (!slurm::covers(j, request_from_job(context.envelope.data))) {
+    return std::nullopt;
+  }
+  proto::Json out = a;
+  out["time_left_s"] = j.time_left.seconds;
+  out["reused"] = true;
+  out["waited_s"] = 0;
+  out["verified"] = false;
+  printer.info("reusing allocation " + j.id + " on " + *j.node + " (about " +
+               term::format_duration(j.time_left.seconds) + " left)");
+  proto::Envelope env = context.envelope;
+  env.data["allocation"] = out;
+  return env;
 }
 
 proto::Envelope ensure_allocation(remote::Remote& remote, const JobContext& context,
@@ -303,6 +351,7 @@ proto::Envelope ensure_allocation(remote::Remote& remote, const JobContext& cont
     printer.info("reusing allocation " + reuse->id + " on " + reuse->node.value_or("?") + " (" +
                  term::format_duration(reuse->time_left.as_optional().value_or(0)) + " left)");
     env.data["allocation"] = allocation_to_json(*reuse, true, 0);
+    remember_allocation(context, env.data["allocation"]);
     return env;
   }
 
@@ -341,6 +390,7 @@ proto::Envelope ensure_allocation(remote::Remote& remote, const JobContext& cont
                  (outcome.waited_s > 0 ? " after " + term::format_duration(outcome.waited_s)
                                        : std::string()));
     env.data["allocation"] = allocation_to_json(*outcome.running, false, outcome.waited_s);
+    remember_allocation(context, env.data["allocation"]);
     return env;
   }
   if (outcome.gone_state == "PENDING" && slurm::is_hopeless_reason(outcome.gone_reason)) {
@@ -367,6 +417,7 @@ proto::Envelope ensure_allocation(remote::Remote& remote, const JobContext& cont
 namespace {
 struct AllocOptions {
   bool all = false;
+  bool optimistic = false;
   std::string target;
 };
 
@@ -476,6 +527,13 @@ int release_action(cli::Context& ctx, const AllocOptions& opts) {
                 << '\n';
     }
   });
+  if (auto memo = remembered_allocation(context)) {
+    for (const auto& id : env.data["released"]) {
+      if (memo->allocation.value("id", "") == id.get<std::string>()) {
+        forget_allocation(context);
+      }
+    }
+  }
   bool asked_one = !opts.target.empty() && opts.target != "all";
   return asked_one && env.data["released"].empty() ? static_cast<int>(ExitCode::failed) : 0;
 }
@@ -486,16 +544,26 @@ int alloc_main(int argc, char** argv) {
   return cli::run_main(
       "tccp-alloc", "find, create, list and release SLURM allocations", argc, argv,
       [](CLI::App& app, cli::Common&) {
-        cli::add_command(
+        auto* ensure = cli::add_command(
             app, "ensure", "read a job document, add a running allocation for it (reused or new)",
             [](cli::Context& ctx) {
               auto context = context_from_envelope(proto::read_input(std::cin, "job"));
+              if (opts.optimistic) {
+                if (auto env = trusted_allocation(context, ctx.printer())) {
+                  proto::write_envelope(std::cout, *env);
+                  return 0;
+                }
+              }
               auto remote = connect(context);
               auto env = ensure_allocation(*remote, context, ctx.printer(),
                                            ctx.common().quiet ? Progress::quiet : Progress::show);
               proto::write_envelope(std::cout, env);
               return 0;
             });
+        ensure->add_flag("--optimistic", opts.optimistic,
+                         "reuse the allocation this project last got without asking SLURM when "
+                         "it still covers the job (tccp-launch start checks it as it starts "
+                         "the run)");
         auto* list = cli::add_command(app, "list", "list this project's tccp allocations",
                                       [](cli::Context& ctx) { return list_action(ctx, opts); });
         list->alias("allocs");

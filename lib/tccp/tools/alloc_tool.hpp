@@ -48,7 +48,8 @@ std::optional<slurm::SqueueJob> pick_allocation(const std::vector<AllocationView
                                                 const std::string& name, AcceptPending pending);
 
 /// The `allocation` object: id, name, state, node, partition, gpu_type,
-/// gpu_count, memory_mb, cpus, time_limit_s, time_left_s, reused, waited_s.
+/// gpu_count, memory_mb, cpus, time_limit_s, time_left_s, reused, waited_s,
+/// verified (true: as SLURM reported it now).
 proto::Json allocation_to_json(const slurm::SqueueJob& job, bool reused, long long waited_s);
 
 /// `ensure`: reuses or creates the allocation for the job in `context` and
@@ -59,6 +60,14 @@ proto::Json allocation_to_json(const slurm::SqueueJob& job, bool reused, long lo
 enum class Progress { show, quiet };
 proto::Envelope ensure_allocation(remote::Remote& remote, const JobContext& context,
                                   const term::Printer& printer, Progress progress);
+
+/// `ensure --optimistic`: the allocation this project last got, when by
+/// what was known then (resources, time left counted down since) it covers
+/// the job, without asking the cluster; data.allocation then says
+/// `verified: false` and tccp-launch start checks it with SLURM in the round
+/// trip that starts the run. nullopt when there is none to trust.
+std::optional<proto::Envelope> trusted_allocation(const JobContext& context,
+                                                  const term::Printer& printer);
 
 /// The tool's main.
 int alloc_main(int argc, char** argv);

@@ -17,6 +17,7 @@
 #include "tccp/config/project.hpp"
 #include "tccp/remote/helper.hpp"
 #include "tccp/slurm/duration.hpp"
+#include "tccp/sync/state.hpp"
 #include "tccp/util/fs.hpp"
 #include "tccp/util/strings.hpp"
 #include "tccp/util/tty.hpp"
@@ -409,6 +410,52 @@ void write_runs_cache(const std::string& project, const proto::Json& runs) {
   util::ensure_private_dir(dir);
   proto::Json doc = {{"project", project}, {"runs", runs}};
   util::atomic_write_file(dir / "runs.json", doc.dump(2) + "\n");
+}
+
+namespace {
+std::filesystem::path allocation_memo(const JobContext& context) {
+  auto str = [&](const char* key) {
+    return context.cluster.contains(key) && context.cluster[key].is_string()
+               ? context.cluster[key].get<std::string>()
+               : std::string();
+  };
+  int port = context.cluster.contains("port") && context.cluster["port"].is_number_integer()
+                 ? context.cluster["port"].get<int>()
+                 : 22;
+  std::string key = sync::cluster_key(str("host"), str("user"), port, context.remote_root);
+  return sync::tccp_home() / "projects" / context.project / ("allocation-" + key + ".json");
+}
+} // namespace
+
+std::optional<RememberedAllocation> remembered_allocation(const JobContext& context) {
+  std::string text;
+  try {
+    text = util::read_file(allocation_memo(context));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  auto doc = proto::Json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("allocation") ||
+      !doc["allocation"].is_object() || !doc.contains("remembered_at") ||
+      !doc["remembered_at"].is_number_integer()) {
+    return std::nullopt;
+  }
+  return RememberedAllocation{doc["allocation"], doc["remembered_at"].get<long long>()};
+}
+
+void remember_allocation(const JobContext& context, const proto::Json& allocation) {
+  auto file = allocation_memo(context);
+  util::ensure_private_dir(sync::tccp_home());
+  util::ensure_private_dir(file.parent_path().parent_path());
+  util::ensure_private_dir(file.parent_path());
+  proto::Json doc = {{"allocation", allocation},
+                     {"remembered_at", static_cast<long long>(std::time(nullptr))}};
+  util::atomic_write_file(file, doc.dump() + "\n");
+}
+
+void forget_allocation(const JobContext& context) {
+  std::error_code ec;
+  std::filesystem::remove(allocation_memo(context), ec);
 }
 
 std::string make_run_id(const std::string& job, long long now_epoch) {

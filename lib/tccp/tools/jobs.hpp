@@ -142,6 +142,18 @@ const RunRecord& newest_live_run(const Listing& listing, const std::string& sele
 /// rebuilt from the cluster by every `jobs`.
 void write_runs_cache(const std::string& project, const proto::Json& runs);
 
+/// The allocation `tccp-alloc ensure` last gave this project on the
+/// context's cluster, remembered in $TCCP_HOME/projects/<project>/. A hint
+/// only: a run started on it on trust is checked with SLURM first, in the
+/// same round trip (see cmd_run_start).
+struct RememberedAllocation {
+  proto::Json allocation;      ///< the `allocation` object ensure emitted
+  long long remembered_at = 0; ///< epoch seconds
+};
+std::optional<RememberedAllocation> remembered_allocation(const JobContext& context);
+void remember_allocation(const JobContext& context, const proto::Json& allocation);
+void forget_allocation(const JobContext& context);
+
 /// A run id: <job>-<UTC yyyymmddThhmmssZ>-<4 hex>.
 std::string make_run_id(const std::string& job, long long now_epoch);
 

@@ -4,12 +4,14 @@
 #include <chrono>
 #include <filesystem>
 #include <iostream>
+#include <system_error>
 #include <unistd.h>
 
 #include "tccp/cli/app.hpp"
 #include "tccp/cli/dispatch.hpp"
 #include "tccp/config/project.hpp"
 #include "tccp/slurm/duration.hpp"
+#include "tccp/util/process.hpp"
 #include "tccp/util/strings.hpp"
 #include "tccp/util/tty.hpp"
 
@@ -18,6 +20,9 @@ namespace tccp::tools {
 namespace {
 // The helper's exit status when the allocation is gone.
 constexpr int alloc_gone_status = 75;
+// run_start's exit status when a belief of the client was wrong (the tree
+// is not the one pushed; an allocation taken on trust is gone or busy).
+constexpr int stale_status = 76;
 
 std::string json_string(const proto::Json& j, const char* key) {
   if (j.contains(key) && j[key].is_string()) {
@@ -129,6 +134,11 @@ std::string build_run_spec(const proto::Json& data, const std::string& run_id,
   spec += assign("spec_system_site_packages", system_site ? "true" : "false");
   spec += assign("spec_runtime", runtime.empty() ? "none" : runtime);
   spec += assign("spec_code_digest", digest);
+  // An allocation taken on trust (tccp-alloc ensure --optimistic) is checked
+  // with SLURM by run_start itself, in the same round trip.
+  bool trusted = alloc.contains("verified") && alloc["verified"].is_boolean() &&
+                 !alloc["verified"].get<bool>();
+  spec += assign("spec_alloc_check", trusted ? "1" : "");
   spec += "tccp_export_environment() {\n  :\n";
   auto add_env = [&](const std::string& name, const std::string& value) {
     if (!valid_env_name(name)) {
@@ -157,13 +167,76 @@ std::string build_run_spec(const proto::Json& data, const std::string& run_id,
   return spec;
 }
 
-proto::Envelope start_run(remote::Remote& remote, const JobContext& context,
-                          const std::vector<std::string>& extra_args) {
+namespace {
+bool taken_on_trust(const proto::Json& data) {
+  bool trusted_alloc = data.contains("allocation") && data["allocation"].is_object() &&
+                       data["allocation"].value("verified", true) == false;
+  bool deferred_sync =
+      data.contains("sync") && data["sync"].is_object() && data["sync"].value("deferred", false);
+  return trusted_alloc || deferred_sync;
+}
+
+// Runs a tool with `doc` on stdin (its messages go to our stderr) and
+// returns the document it prints; its failure is ours, passed on as is.
+proto::Envelope through_tool(const std::string& tool, const std::vector<std::string>& args,
+                             const proto::Envelope& doc) {
+  auto path = cli::locate_tool(tool);
+  if (!path) {
+    throw Error(ExitCode::internal, "'" + tool + "' is not installed next to tccp-launch");
+  }
+  std::vector<std::string> argv{*path};
+  argv.insert(argv.end(), args.begin(), args.end());
+  util::ProcessOptions po;
+  po.stdin_data = doc.dump() + "\n";
+  po.capture_stderr = false;
+  util::ProcessResult res;
+  try {
+    res = util::run_process(argv, po);
+  } catch (const std::system_error& e) {
+    throw Error(ExitCode::internal, "cannot run " + tool + ": " + e.what());
+  }
+  std::string out = util::trim(res.out);
+  std::string last = out.substr(out.rfind('\n') == std::string::npos ? 0 : out.rfind('\n') + 1);
+  if (res.exit_code != 0) {
+    if (!last.empty()) {
+      throw proto::PassThrough(last, static_cast<ExitCode>(res.exit_code));
+    }
+    throw Error(ExitCode::failed, tool + " failed");
+  }
+  return proto::parse_envelope(last);
+}
+
+// What the run was to start from was taken on trust and turned out wrong:
+// the allocation is asked of SLURM and the tree pushed, as tccp-alloc
+// ensure | tccp-sync push would (same tools, same messages).
+JobContext checked_again(const JobContext& context) {
+  proto::Envelope doc = context.envelope;
+  doc.data.erase("allocation");
+  doc.data.erase("sync");
+  auto with_alloc = through_tool("tccp-alloc", {"ensure"}, doc);
+  auto with_sync = through_tool("tccp-sync", {"-q", "push"}, with_alloc);
+  return context_from_envelope(with_sync);
+}
+
+proto::Envelope start_once(remote::Remote& remote, const JobContext& context,
+                           const std::vector<std::string>& extra_args, const term::Printer* printer,
+                           bool may_retry) {
   const auto& data = context.envelope.data;
   std::string job = context.job.empty() ? "main" : context.job;
   std::string run_id = make_run_id(job, now_epoch());
   std::string spec = build_run_spec(data, run_id, extra_args);
   auto r = call_helper(remote, context.remote_root, "run_start", {}, spec);
+  bool trusted = taken_on_trust(data);
+  if (may_retry && (r.exit_code == stale_status || (trusted && r.exit_code == alloc_gone_status))) {
+    if (printer != nullptr) {
+      printer->info(helper_message(r) + "; asking the cluster again");
+    }
+    return start_once(remote, checked_again(context), extra_args, printer, false);
+  }
+  if (r.exit_code == stale_status) {
+    throw Error(ExitCode::failed, "cannot start the run: " + helper_message(r),
+                "another push to this project may be running; run it again");
+  }
   if (r.exit_code == alloc_gone_status) {
     throw Error(ExitCode::failed, helper_message(r),
                 "run it again: tccp will find or create another allocation");
@@ -180,6 +253,13 @@ proto::Envelope start_run(remote::Remote& remote, const JobContext& context,
   run["extra_args"] = extra_args;
   env.data["run"] = run;
   return env;
+}
+} // namespace
+
+proto::Envelope start_run(remote::Remote& remote, const JobContext& context,
+                          const std::vector<std::string>& extra_args,
+                          const term::Printer* printer) {
+  return start_once(remote, context, extra_args, printer, true);
 }
 
 RunRecord cancel_run(remote::Remote& remote, const JobContext& context,
@@ -219,7 +299,7 @@ std::string cell(const proto::Json& v) {
 int start_action(cli::Context& ctx, const LaunchOptions& opts) {
   auto context = context_from_envelope(proto::read_input(std::cin, "job"));
   auto remote = connect(context);
-  auto env = start_run(*remote, context, opts.extra);
+  auto env = start_run(*remote, context, opts.extra, &ctx.printer());
   const auto& run = env.data["run"];
   ctx.printer().info("started " + cell(run["id"]) + " on " + cell(run["node"]) + " (allocation " +
                      cell(run["alloc_id"]) + ", step " + cell(run["step_id"]) + ")");

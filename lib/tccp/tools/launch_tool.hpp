@@ -31,9 +31,14 @@ std::vector<std::string> program_args(const proto::Json& data,
 /// `start`: one round trip that snapshots the synced tree, registers the run
 /// on its allocation and starts its step; returns the envelope with
 /// data.run added once the step runs. Throws Error(failed) with the hint to
-/// run again when the allocation ended meanwhile.
+/// run again when the allocation ended meanwhile. What the document took on
+/// trust (an allocation not asked of SLURM, a push deferred as unchanged) is
+/// checked in that same round trip; when it was wrong, nothing started, and
+/// the allocation is asked for and the tree pushed (tccp-alloc ensure |
+/// tccp-sync push) before one more try. `printer` (optional) says so.
 proto::Envelope start_run(remote::Remote& remote, const JobContext& context,
-                          const std::vector<std::string>& extra_args);
+                          const std::vector<std::string>& extra_args,
+                          const term::Printer* printer = nullptr);
 
 /// `cancel`: stops a run (during init or while it runs); returns its final
 /// record.

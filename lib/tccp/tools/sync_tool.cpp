@@ -39,6 +39,7 @@ Json sync_object(const sync::PushResult& r) {
   j["stream_bytes"] = r.stream_bytes;
   j["files_hashed"] = r.files_hashed;
   j["first_push"] = r.first_push;
+  j["deferred"] = r.tree.deferred;
   j["duration_ms"] = r.duration_ms;
   j["rodata"] = Json::array();
   for (const auto& t : r.rodata) {
@@ -91,6 +92,7 @@ struct Flags {
   std::string run;
   bool nul = false;
   bool progress = false;
+  bool optimistic = false;
 };
 
 // Everything a subcommand needs, from the job envelope and/or the flags.
@@ -362,9 +364,10 @@ void add_spec_flags(CLI::App* cmd, Flags& f) {
 
 int push_action(cli::Context& ctx, const Flags& f) {
   Context c = resolve(f);
-  auto remote = open_cluster(c.cluster);
+  c.spec.defer_unchanged = f.optimistic;
+  remote::LazyRemote remote([&] { return open_cluster(c.cluster); }, c.cluster.host);
   PushReporter reporter(ctx, f.progress);
-  sync::PushResult r = sync::push(*remote, c.spec, &reporter);
+  sync::PushResult r = sync::push(remote, c.spec, &reporter);
   reporter.done();
   if (f.progress) {
     // A JSON Lines stream: progress lines, then exactly one result line.
@@ -382,7 +385,9 @@ int push_action(cli::Context& ctx, const Flags& f) {
   }
   out.data["sync"] = sync_object(r);
   ctx.emit(out, [&] {
-    if (r.tree.files_sent == 0 && r.tree.deleted == 0) {
+    if (r.tree.deferred) {
+      std::cout << "unchanged since the last push (not checked with the cluster)";
+    } else if (r.tree.files_sent == 0 && r.tree.deleted == 0) {
       std::cout << "up to date";
     } else {
       std::cout << "pushed " << plural(r.tree.files_sent, "file") << " ("
@@ -559,6 +564,9 @@ int sync_main(int argc, char** argv) {
         push->add_option("--job", f.job, "The job whose fields apply (default: the first)");
         push->add_flag("--progress", f.progress,
                        "Print JSON Lines: progress, then one result (no job document)");
+        push->add_flag("--optimistic", f.optimistic,
+                       "Ask the cluster nothing when the project is unchanged since the last "
+                       "push (tccp-launch start checks the tree in its own round trip)");
 
         auto* ls = cli::add_command(app, "ls", "List the paths a push would consider, one per line",
                                     [flags](cli::Context& c) { return ls_action(c, *flags); });

@@ -46,6 +46,29 @@ TEST_F(Push, UnchangedTreeSendsNoFileBytesInOneRoundTrip) {
   EXPECT_LT(counted.bytes_sent(), 8192u);
 }
 
+TEST_F(Push, DeferredWhenUnchangedAsksNothingAndAChangeStillTravels) {
+  put("a.py", "a");
+  auto first = push();
+  auto s = spec();
+  s.defer_unchanged = true;
+  CountingRemote counted(m_local);
+  auto r = push(counted, nullptr, &s);
+  EXPECT_EQ(counted.round_trips(), 0);
+  EXPECT_TRUE(r.tree.deferred);
+  EXPECT_EQ(r.tree.digest, first.tree.digest);
+  put("a.py", "changed");
+  CountingRemote again(m_local);
+  auto r2 = push(again, nullptr, &s);
+  EXPECT_EQ(again.round_trips(), 1);
+  EXPECT_FALSE(r2.tree.deferred);
+  EXPECT_EQ(r2.tree.digest, remote_digest());
+  // Nothing remembered (a new clone): asked, never deferred.
+  fs::remove_all(m_state);
+  CountingRemote fresh(m_local);
+  EXPECT_FALSE(push(fresh, nullptr, &s).tree.deferred);
+  EXPECT_EQ(fresh.round_trips(), 1);
+}
+
 TEST_F(Push, OneChangedFileAmongTenThousandIsTheOnlyOneThatTravels) {
   for (int d = 0; d < 100; ++d) {
     for (int f = 0; f < 100; ++f) {

@@ -1,6 +1,12 @@
+#include <cstdlib>
+#include <filesystem>
 #include <gtest/gtest.h>
+#include <optional>
 
+#include "tccp/term/printer.hpp"
 #include "tccp/tools/alloc_tool.hpp"
+#include "tccp/tools/jobs.hpp"
+#include "tccp/util/fs.hpp"
 
 using namespace tccp;
 using namespace tccp::tools;
@@ -131,4 +137,74 @@ TEST(AllocationJson, FieldsWithUnitsAndNulls) {
   EXPECT_EQ(j["time_limit_s"], 4200);
   EXPECT_EQ(j["reused"], false);
   EXPECT_EQ(j["waited_s"], 12);
+}
+
+namespace {
+// A project's context with $TCCP_HOME in a temp dir, as `tccp run` reads it.
+class Trusted : public ::testing::Test {
+protected:
+  void SetUp() override {
+    const char* old = std::getenv("TCCP_HOME");
+    m_old = old != nullptr ? std::optional<std::string>(old) : std::nullopt;
+    ::setenv("TCCP_HOME", m_home.path().c_str(), 1);
+    auto list = parse_allocation_list(listing);
+    m_alloc = allocation_to_json(list.allocations[2].job, false, 0); // 32: 4G, 1 CPU, 1:09 left
+  }
+  void TearDown() override {
+    if (m_old) {
+      ::setenv("TCCP_HOME", m_old->c_str(), 1);
+    } else {
+      ::unsetenv("TCCP_HOME");
+    }
+  }
+  JobContext context(long long memory_mb, long long time_limit_s,
+                     const std::string& project = "demo") const {
+    JobContext c;
+    c.project = project;
+    c.remote_root = "~/.tccp";
+    c.cluster = {{"host", "hpc"}, {"user", "ada"}, {"port", 22}};
+    c.envelope.type = "job";
+    c.envelope.data = job_data(
+        {{"memory_mb", memory_mb}, {"cpus", 1}, {"time_limit_s", time_limit_s}, {"gpu_count", 0}});
+    c.envelope.data["project"] = project;
+    return c;
+  }
+  util::TempDir m_home{"tccp-trusted"};
+  std::optional<std::string> m_old;
+  proto::Json m_alloc;
+  term::Printer m_printer{"test"};
+};
+} // namespace
+
+TEST_F(Trusted, TheLastAllocationIsTakenWhenItStillCovers) {
+  EXPECT_FALSE(trusted_allocation(context(1024, 600), m_printer));
+  remember_allocation(context(1024, 600), m_alloc);
+  auto env = trusted_allocation(context(1024, 600), m_printer);
+  ASSERT_TRUE(env);
+  const auto& a = env->data["allocation"];
+  EXPECT_EQ(a["id"], "32");
+  EXPECT_EQ(a["verified"], false);
+  EXPECT_EQ(a["reused"], true);
+  EXPECT_LE(a["time_left_s"].get<long long>(), 4140);
+  EXPECT_GT(a["time_left_s"].get<long long>(), 4000);
+}
+
+TEST_F(Trusted, NotWhenItFallsShortOrIsAnotherProjects) {
+  remember_allocation(context(1024, 600), m_alloc);
+  EXPECT_FALSE(trusted_allocation(context(8192, 600), m_printer));  // more memory
+  EXPECT_FALSE(trusted_allocation(context(1024, 7200), m_printer)); // more time than left
+  EXPECT_FALSE(trusted_allocation(context(1024, 600, "other"), m_printer));
+  forget_allocation(context(1024, 600));
+  EXPECT_FALSE(trusted_allocation(context(1024, 600), m_printer));
+}
+
+TEST_F(Trusted, ACorruptMemoIsNoAllocation) {
+  remember_allocation(context(1024, 600), m_alloc);
+  for (const auto& f : std::filesystem::recursive_directory_iterator(m_home.path())) {
+    if (f.path().extension() == ".json" &&
+        f.path().filename().string().rfind("allocation-", 0) == 0) {
+      util::atomic_write_file(f.path(), "{not json");
+    }
+  }
+  EXPECT_FALSE(trusted_allocation(context(1024, 600), m_printer));
 }

@@ -56,6 +56,21 @@ TEST(RunSpec, EvaluatesUnderDashToTheExactValues) {
                    "http://login:8080/simple/|true|'extra arg' '$PATH'\n");
 }
 
+TEST(RunSpec, AnAllocationTakenOnTrustIsCheckedByTheHelper) {
+  auto check = [](const proto::Json& d) {
+    remote::LocalRemote local;
+    auto r = local.run("sh -c " + util::shell_quote(build_run_spec(d, "r", {}) +
+                                                    "printf '[%s]' \"$spec_alloc_check\""));
+    return r.out;
+  };
+  auto d = enriched();
+  EXPECT_EQ(check(d), "[]");
+  d["allocation"]["verified"] = true;
+  EXPECT_EQ(check(d), "[]");
+  d["allocation"]["verified"] = false;
+  EXPECT_EQ(check(d), "[1]");
+}
+
 TEST(RunSpec, NeedsAnAllocation) {
   auto d = enriched();
   d.erase("allocation");
