@@ -103,7 +103,6 @@ public:
   int interactive(const std::string& command) override { return get().interactive(command); }
   int forward(const std::string& host, int port) override { return get().forward(host, port); }
   std::string describe() const override { return m_remote ? m_remote->describe() : m_description; }
-  bool opened() const { return m_remote != nullptr; }
 
 private:
   Remote& get() {
