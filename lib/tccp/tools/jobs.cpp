@@ -399,33 +399,35 @@ const RunRecord& newest_live_run(const Listing& listing, const std::string& sele
   return *best;
 }
 
-void write_runs_cache(const std::string& project, const proto::Json& runs) {
-  const char* home_env = std::getenv("TCCP_HOME");
-  std::filesystem::path home = home_env != nullptr && *home_env != '\0'
-                                   ? std::filesystem::path(home_env)
-                                   : util::home_dir() / ".tccp";
-  auto dir = home / "projects" / project;
-  util::ensure_private_dir(home);
-  util::ensure_private_dir(home / "projects");
-  util::ensure_private_dir(dir);
-  proto::Json doc = {{"project", project}, {"runs", runs}};
-  util::atomic_write_file(dir / "runs.json", doc.dump(2) + "\n");
+namespace {
+// $TCCP_HOME/projects/<project>/: the local caches of one project.
+std::filesystem::path project_cache_dir(const std::string& project) {
+  return tccp_home() / "projects" / project;
 }
 
-namespace {
+// The same, created (0700 all the way down) before a cache is written.
+std::filesystem::path made_project_cache_dir(const std::string& project) {
+  auto dir = project_cache_dir(project);
+  util::ensure_private_dir(dir.parent_path().parent_path());
+  util::ensure_private_dir(dir.parent_path());
+  util::ensure_private_dir(dir);
+  return dir;
+}
+
+// One memo per cluster account and remote root (the key sync's state uses).
 std::filesystem::path allocation_memo(const JobContext& context) {
-  auto str = [&](const char* key) {
-    return context.cluster.contains(key) && context.cluster[key].is_string()
-               ? context.cluster[key].get<std::string>()
-               : std::string();
-  };
-  int port = context.cluster.contains("port") && context.cluster["port"].is_number_integer()
-                 ? context.cluster["port"].get<int>()
-                 : 22;
-  std::string key = sync::cluster_key(str("host"), str("user"), port, context.remote_root);
-  return sync::tccp_home() / "projects" / context.project / ("allocation-" + key + ".json");
+  auto p = config::cluster_from_json(context.cluster);
+  return project_cache_dir(context.project) /
+         ("allocation-" +
+          sync::cluster_key(p.host, p.user.value_or(""), p.port.value_or(22), context.remote_root) +
+          ".json");
 }
 } // namespace
+
+void write_runs_cache(const std::string& project, const proto::Json& runs) {
+  proto::Json doc = {{"project", project}, {"runs", runs}};
+  util::atomic_write_file(made_project_cache_dir(project) / "runs.json", doc.dump(2) + "\n");
+}
 
 std::optional<RememberedAllocation> remembered_allocation(const JobContext& context) {
   std::string text;
@@ -444,10 +446,8 @@ std::optional<RememberedAllocation> remembered_allocation(const JobContext& cont
 }
 
 void remember_allocation(const JobContext& context, const proto::Json& allocation) {
+  made_project_cache_dir(context.project);
   auto file = allocation_memo(context);
-  util::ensure_private_dir(sync::tccp_home());
-  util::ensure_private_dir(file.parent_path().parent_path());
-  util::ensure_private_dir(file.parent_path());
   proto::Json doc = {{"allocation", allocation},
                      {"remembered_at", static_cast<long long>(std::time(nullptr))}};
   util::atomic_write_file(file, doc.dump() + "\n");
