@@ -4,6 +4,7 @@
 #include <chrono>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 #include <system_error>
 #include <unistd.h>
 
@@ -23,6 +24,13 @@ constexpr int alloc_gone_status = 75;
 // run_start's exit status when a belief of the client was wrong (the tree
 // is not the one pushed; an allocation taken on trust is gone or busy).
 constexpr int stale_status = 76;
+
+// An allocation `tccp-alloc ensure --optimistic` took on trust (not asked
+// of SLURM): run_start checks it in the round trip that starts the run.
+bool allocation_on_trust(const proto::Json& allocation) {
+  return allocation.is_object() && allocation.contains("verified") &&
+         allocation["verified"].is_boolean() && !allocation["verified"].get<bool>();
+}
 
 std::string json_string(const proto::Json& j, const char* key) {
   if (j.contains(key) && j[key].is_string()) {
@@ -134,11 +142,7 @@ std::string build_run_spec(const proto::Json& data, const std::string& run_id,
   spec += assign("spec_system_site_packages", system_site ? "true" : "false");
   spec += assign("spec_runtime", runtime.empty() ? "none" : runtime);
   spec += assign("spec_code_digest", digest);
-  // An allocation taken on trust (tccp-alloc ensure --optimistic) is checked
-  // with SLURM by run_start itself, in the same round trip.
-  bool trusted = alloc.contains("verified") && alloc["verified"].is_boolean() &&
-                 !alloc["verified"].get<bool>();
-  spec += assign("spec_alloc_check", trusted ? "1" : "");
+  spec += assign("spec_alloc_check", allocation_on_trust(alloc) ? "1" : "");
   spec += "tccp_export_environment() {\n  :\n";
   auto add_env = [&](const std::string& name, const std::string& value) {
     if (!valid_env_name(name)) {
@@ -169,8 +173,7 @@ std::string build_run_spec(const proto::Json& data, const std::string& run_id,
 
 namespace {
 bool taken_on_trust(const proto::Json& data) {
-  bool trusted_alloc = data.contains("allocation") && data["allocation"].is_object() &&
-                       data["allocation"].value("verified", true) == false;
+  bool trusted_alloc = data.contains("allocation") && allocation_on_trust(data["allocation"]);
   bool deferred_sync =
       data.contains("sync") && data["sync"].is_object() && data["sync"].value("deferred", false);
   return trusted_alloc || deferred_sync;
@@ -195,15 +198,16 @@ proto::Envelope through_tool(const std::string& tool, const std::vector<std::str
   } catch (const std::system_error& e) {
     throw Error(ExitCode::internal, "cannot run " + tool + ": " + e.what());
   }
-  std::string out = util::trim(res.out);
-  std::string last = out.substr(out.rfind('\n') == std::string::npos ? 0 : out.rfind('\n') + 1);
-  if (res.exit_code != 0) {
-    if (!last.empty()) {
-      throw proto::PassThrough(last, static_cast<ExitCode>(res.exit_code));
-    }
+  if (res.exit_code != 0 && util::trim(res.out).empty()) {
     throw Error(ExitCode::failed, tool + " failed");
   }
-  return proto::parse_envelope(last);
+  // Its error document (it has said why on stderr) passes on as is.
+  std::istringstream in(res.out);
+  auto out = proto::read_input(in, "job");
+  if (res.exit_code != 0) {
+    throw Error(ExitCode::failed, tool + " failed");
+  }
+  return out;
 }
 
 // What the run was to start from was taken on trust and turned out wrong:
