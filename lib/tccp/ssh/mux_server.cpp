@@ -1007,14 +1007,15 @@ struct MuxServer::Impl {
     return true;
   }
 
-  void maybe_make_spare() {
+  // Queues a spare when none exists and there is room; true when it did.
+  bool maybe_make_spare() {
     if (spare_blocked || wait_for_close || opening != nullptr || gate.held() ||
         find_spare() != nullptr || session_channels() + 1 >= cap) {
-      return;
+      return false;
     }
     for (const auto& c : clients) {
       if (c->phase == Phase::queued) {
-        return; // requests first
+        return false; // requests first
       }
     }
     auto s = std::make_unique<Client>();
@@ -1023,6 +1024,7 @@ struct MuxServer::Impl {
     s->phase = Phase::queued;
     s->queued_at = Clock::now();
     clients.push_back(std::move(s));
+    return true;
   }
 
   bool step_client(Client& c) {
@@ -1101,10 +1103,9 @@ struct MuxServer::Impl {
           break;
         }
       }
-      if (link == Link::connected && !gate.held() && find_spare() == nullptr) {
+      if (link == Link::connected) {
         // after the requests' own packets: the next pass opens it
-        maybe_make_spare();
-        progress = progress || find_spare() != nullptr;
+        progress = maybe_make_spare() || progress;
       }
       if (link != Link::connected) {
         return true;
@@ -1380,14 +1381,13 @@ struct MuxServer::Impl {
     s.hostname = target.hostname;
     s.port = target.port;
     s.since = since;
+    // A spare (open, or being opened) holds a session slot but is no session.
+    int spare_slots = 0;
     for (const auto& c : clients) {
+      spare_slots += (c->spare && c->counted_session) ? 1 : 0;
       s.spare_channels += (c->spare && c->phase == Phase::parked) ? 1 : 0;
     }
-    s.session_channels = session_channels() - s.spare_channels;
-    for (const auto& c : clients) {
-      // a spare being opened is not a session either
-      s.session_channels -= (c->spare && c->phase == Phase::opening) ? 1 : 0;
-    }
+    s.session_channels = session_channels() - spare_slots;
     s.forward_channels = forward_channels();
     for (const auto& c : clients) {
       s.queued += c->phase == Phase::queued ? 1 : 0;
